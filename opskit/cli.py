@@ -1,0 +1,121 @@
+"""`opskit check | run | serve | samples`: the command line other programs rely on (SPEC §4).
+
+Heavy modules are imported inside the commands, so `opskit --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="opskit", description="Check e-commerce operating rules and write monthly reviews.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("check", help="check one month and print or write the findings")
+    c.add_argument("folder", help="a month folder, or a data root holding YYYY-MM/ folders")
+    c.add_argument("--month", help="the month to audit, e.g. 2026-10 (default: the folder's name)")
+    c.add_argument("--as-of", dest="as_of", help='moment of the audit, e.g. "2026-11-01 00:00"')
+    c.add_argument("--policy", help="a policy YAML file overriding the defaults")
+    c.add_argument("--rules", help="rule ids or prefixes, e.g. ORD-003,CS-001 or ORD")
+    c.add_argument("--summary", action="store_true", help="checked / failed / share per rule instead of findings")
+    c.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    c.add_argument("--output", help="write to this file instead of standard output")
+
+    r = sub.add_parser("run", help="execute the review notebooks for a month and write the reports")
+    r.add_argument("folder")
+    r.add_argument("--month", required=True)
+    r.add_argument("--out", required=True, help="reports go to OUT/MONTH/")
+    r.add_argument("--as-of", dest="as_of")
+    r.add_argument("--policy")
+    r.add_argument("--lang", choices=["zh", "en"], default="zh")
+    r.add_argument("--notebooks", nargs="+", help="notebook names (default: all four reviews)")
+    r.add_argument("--jobs", type=int, default=2, help="notebooks executed at once")
+    r.add_argument("--timeout", type=int, default=600, help="seconds a cell may run")
+
+    s = sub.add_parser("serve", help="open the reviews as Voila dashboards on 127.0.0.1")
+    s.add_argument("--port", type=int, default=8866)
+    s.add_argument("--data-root", default="data_samples", help="folder holding YYYY-MM/ data folders")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--no-preheat", action="store_true", help="start kernels on request only")
+
+    g = sub.add_parser("samples", help="write the deterministic sample exports")
+    g.add_argument("folder", help="where YYYY-MM/ folders are written")
+    g.add_argument("--scale", type=int, help="orders per month for benchmark data (Parquet + CSV)")
+    return p
+
+
+def _write(text: str, output: str | None) -> None:
+    if output:
+        from .report.files import atomic_write_text
+
+        atomic_write_text(Path(output), text)
+    else:
+        sys.stdout.write(text)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .check import run_checks
+
+    result = run_checks(args.folder, args.month, args.as_of, args.policy, args.rules)
+    for notice in result.notices:
+        print(f"notice: {notice}", file=sys.stderr)
+    frame = result.summary if args.summary else result.findings.drop(columns=["title"])
+    if args.format == "csv":
+        from .report.files import safe_cells
+
+        text = safe_cells(frame).to_csv(index=False)
+    elif args.format == "json":
+        text = frame.to_json(orient="records", force_ascii=False, date_format="iso", indent=1) + "\n"
+    else:
+        with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 200,
+                               "display.max_colwidth", 70):
+            shown = frame if args.summary else frame[["rule_id", "key", "observed", "limit", "unit", "message", "source"]]
+            text = (shown.to_string(index=False) if len(shown) else "no findings") + "\n"
+            if not args.summary:
+                text += f"{len(frame)} findings for {result.month} (as of {result.as_of:%Y-%m-%d %H:%M})\n"
+    _write(text, args.output)
+    return 0
+
+
+def cmd_samples(args: argparse.Namespace) -> int:
+    from .samples import write_samples
+
+    for folder in write_samples(args.folder, args.scale):
+        print(f"wrote {folder}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .batch import run_month
+
+    return run_month(args.folder, args.month, args.out, as_of=args.as_of, policy=args.policy, lang=args.lang,
+                     notebooks=args.notebooks, jobs=args.jobs, timeout=args.timeout)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import serve
+
+    return serve(port=args.port, data_root=args.data_root, host=args.host, preheat=not args.no_preheat)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from .errors import OpskitError
+
+    try:
+        return {"check": cmd_check, "run": cmd_run, "serve": cmd_serve, "samples": cmd_samples}[args.command](args)
+    except OpskitError as exc:
+        print(f"opskit {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"opskit {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,458 @@
+"""One loader for every dataset: find the file, find its header row, map headers, parse values.
+
+Readers only turn a file into text cells plus the row numbers a person sees in Excel or an
+editor; everything after that (header matching, parsing, error messages) is shared, so CSV,
+XLSX and Parquet behave the same.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import zipfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from . import parsing
+from .errors import DataError
+from .schema import DATASETS, Column, Dataset, norm
+
+SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".parquet", ".pq", ".xls")
+MANIFEST = "opskit.yaml"
+HEADER_SEARCH_ROWS = 10
+MONTH_DIR = re.compile(r"^\d{4}-\d{2}$")
+_PARSERS = {
+    "timestamp": parsing.parse_timestamps,
+    "date": parsing.parse_dates,
+    "money": parsing.parse_money,
+    "int": parsing.parse_int,
+    "month": parsing.parse_month,
+}
+_EXPECTED = {
+    "timestamp": "a time like 2026-10-05 14:03, 2026/10/5 14:03 or 2026年10月5日 14:03",
+    "date": "a date like 2026-10-30, 2026/10/30 or 2026年10月30日",
+    "money": "an amount like 1234.50, ¥1,234.50 or 1,234",
+    "int": "a whole number like 12",
+    "month": "a month like 2026-10 or 2026年10月",
+    "bool": "是/否, Y/N, true/false or 1/0",
+}
+
+
+@dataclass
+class Data(Mapping[str, pd.DataFrame]):
+    """The datasets of one month folder, with the file each came from and what loading noticed."""
+
+    frames: dict[str, pd.DataFrame]
+    files: dict[str, str]
+    folder: Path
+    month: str | None = None
+    notices: list[str] = field(default_factory=list)
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.frames[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.frames)
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        frames = self.__dict__.get("frames", {})
+        if name in frames:
+            return frames[name]
+        raise AttributeError(name)
+
+    def source(self, dataset: str, rows: pd.Series) -> pd.Series:
+        """`file:row` for each row number, so a finding points at the line to open."""
+        return self.files[dataset] + ":" + rows.astype("Int64").astype("str")
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{k}={len(v)}" for k, v in self.frames.items())
+        return f"Data({self.folder}, month={self.month}, {sizes})"
+
+
+# --------------------------------------------------------------------------- locating files
+
+
+def resolve_folder(folder: str | Path, month: str | None = None) -> tuple[Path, str | None]:
+    """A month folder, or a data root whose `YYYY-MM/` subfolder `month` picks (latest if none)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(str(folder), "no such data folder")
+    months = month_folders(folder)
+    if months and not _dataset_files(folder):
+        if month is None:
+            month = months[-1]
+        if month not in months:
+            raise DataError(
+                str(folder), f"no folder for month {month}", expected=f"one of {', '.join(months)}"
+            )
+        return folder / month, month
+    if month is None and MONTH_DIR.match(folder.name):
+        month = folder.name
+    return folder, month
+
+
+def month_folders(root: str | Path) -> list[str]:
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and MONTH_DIR.match(p.name))
+
+
+def _dataset_files(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES]
+
+
+def read_manifest(folder: Path) -> dict:
+    path = folder / MANIFEST
+    if not path.exists():
+        return {}
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise DataError(path.name, f"cannot read the manifest: {exc}") from None
+    entries = doc.get("datasets", {}) if isinstance(doc, dict) else None
+    if not isinstance(entries, dict):
+        raise DataError(path.name, "the manifest needs a mapping `datasets:` of dataset → entry")
+    for name, entry in entries.items():
+        if name not in DATASETS:
+            raise DataError(
+                path.name, f"unknown dataset {name!r}", expected=f"one of {', '.join(DATASETS)}"
+            )
+        if isinstance(entry, str):
+            entries[name] = entry = {"file": entry}
+        if not isinstance(entry, dict) or "file" not in entry:
+            raise DataError(path.name, f"dataset {name!r} needs at least `file:`")
+        unknown = set(entry) - {"file", "sheet", "header_row", "aliases"}
+        if unknown:
+            raise DataError(path.name, f"dataset {name!r}: unknown keys {sorted(unknown)}")
+        target = (folder / str(entry["file"])).resolve()
+        if folder.resolve() not in target.parents:
+            raise DataError(path.name, f"{name}: file {entry['file']!r} lies outside the data folder")
+        if not target.is_file():
+            raise DataError(path.name, f"{name}: file {entry['file']!r} does not exist in {folder}")
+    return entries
+
+
+def locate(folder: Path, manifest: dict) -> dict[str, Path]:
+    """Dataset name → file, by manifest entry or by file name (`orders.csv`, `订单.xlsx`)."""
+    found: dict[str, Path] = {}
+    files = _dataset_files(folder)
+    for name, ds in DATASETS.items():
+        if name in manifest:
+            found[name] = folder / str(manifest[name]["file"])
+            continue
+        stems = {norm(name), norm(ds.title_zh)}
+        hits = [p for p in files if norm(p.stem) in stems]
+        if len(hits) > 1:
+            raise DataError(
+                str(folder),
+                f"several files for {name}: {', '.join(sorted(p.name for p in hits))}",
+                expected=f"one file, or an entry in {MANIFEST}",
+            )
+        if hits:
+            found[name] = hits[0]
+    return found
+
+
+# --------------------------------------------------------------------------- readers
+
+
+@dataclass
+class RawTable:
+    """Cells as text (or typed, for Parquet) with the first data row's number in the file."""
+
+    header: list[str]
+    body: pd.DataFrame
+    rows: pd.Series
+
+
+def _header_index(candidates: list[list[object]], ds: Dataset, lookup: dict[str, str], file: str) -> int:
+    scores = [sum(1 for v in row if v is not None and norm(v) in lookup) for row in candidates]
+    if not scores or max(scores) == 0:
+        tried = "; ".join(f"{c.name}: {', '.join(c.header_names())}" for c in ds.required)
+        raise DataError(
+            file,
+            f"no header row for {ds.name} within the first {HEADER_SEARCH_ROWS} rows",
+            expected=f"headers such as {tried}",
+        )
+    return scores.index(max(scores))
+
+
+def _sniff_encoding(sample: bytes, file: str) -> str:
+    if sample.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if b"\x00" in sample:
+        raise DataError(file, "is not a text file (it contains NUL bytes)", expected="a CSV export")
+    for enc in ("utf-8", "gb18030"):
+        try:
+            sample.decode(enc)
+            return enc
+        except UnicodeDecodeError as exc:
+            if enc == "utf-8" and exc.start >= len(sample) - 3:  # a character cut by the sample
+                return enc
+    raise DataError(file, "cannot decode the file", expected="UTF-8, UTF-8 with BOM or GB18030/GBK")
+
+
+def read_csv(path: Path, ds: Dataset, lookup: dict[str, str], header_row: int | None) -> RawTable:
+    file = path.name
+    with path.open("rb") as fh:
+        sample = fh.read(1 << 16)
+    if not sample.strip():
+        raise DataError(file, "the file is empty", expected=f"a header row and rows of {ds.name}")
+    enc = _sniff_encoding(sample, file)
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    text = sample.decode(enc, errors="ignore")
+    head = list(csv.reader(io.StringIO(text), delimiter=delimiter))[:HEADER_SEARCH_ROWS]
+    idx = header_row - 1 if header_row else _header_index(head, ds, lookup, file)
+    if idx >= len(head):
+        raise DataError(file, f"header row {idx + 1} is past the end of the file")
+    header = [h.strip() for h in head[idx]]
+    try:
+        body = pd.read_csv(
+            path,
+            encoding=enc,
+            sep=delimiter,
+            header=None,
+            names=header,
+            skiprows=idx + 1,
+            dtype="str",
+            keep_default_na=False,
+            na_values=[""],
+            engine="pyarrow",
+        )
+    except (UnicodeDecodeError, ValueError, pd.errors.ParserError) as exc:
+        body = _read_csv_python(path, enc, delimiter, header, idx, file, exc)
+    rows = pd.Series(range(idx + 2, idx + 2 + len(body)), index=body.index)
+    return RawTable(header, body, rows)
+
+
+def _read_csv_python(path, enc, delimiter, header, idx, file, first_error) -> pd.DataFrame:
+    """The C parser, which reports the line of a malformed row, when Arrow refuses the file."""
+    try:
+        return pd.read_csv(
+            path,
+            encoding=enc,
+            sep=delimiter,
+            header=None,
+            names=header,
+            skiprows=idx + 1,
+            dtype="str",
+            keep_default_na=False,
+            na_values=[""],
+            on_bad_lines="error",
+        )
+    except UnicodeDecodeError:
+        raise DataError(file, f"cannot decode the file as {enc}", expected="one encoding") from None
+    except (ValueError, pd.errors.ParserError) as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        row = int(match.group(1)) + idx + 1 if match else None
+        raise DataError(
+            file, f"malformed CSV: {str(exc).splitlines()[0]}", row=row,
+            expected=f"{len(header)} fields per row like the header",
+        ) from None
+
+
+def _cell_text(v: object) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, dt.datetime):
+        return v.isoformat(sep=" ")
+    if isinstance(v, (dt.date, dt.time)):
+        return v.isoformat()
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def read_xlsx(
+    path: Path, ds: Dataset, lookup: dict[str, str], header_row: int | None, sheet: object
+) -> RawTable:
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    file = path.name
+    if path.suffix.lower() == ".xls":
+        raise DataError(file, "old .xls workbooks are not read", expected="the file saved as .xlsx")
+    if path.stat().st_size == 0:
+        raise DataError(file, "the file is empty", expected="an Excel workbook")
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as exc:
+        raise DataError(file, f"is not an Excel workbook ({type(exc).__name__})", expected=".xlsx") from None
+    try:
+        if sheet is None:
+            ws = wb.worksheets[0]
+        elif isinstance(sheet, int):
+            if not 1 <= sheet <= len(wb.worksheets):
+                raise DataError(file, f"no sheet number {sheet}", expected=f"1..{len(wb.worksheets)}")
+            ws = wb.worksheets[sheet - 1]
+        elif str(sheet) in wb.sheetnames:
+            ws = wb[str(sheet)]
+        else:
+            raise DataError(
+                file, f"no sheet named {sheet!r}", expected=f"one of {', '.join(wb.sheetnames)}"
+            )
+        cells = [[_cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
+    finally:
+        wb.close()
+    if not any(any(v is not None and v.strip() for v in row) for row in cells):
+        raise DataError(f"{file} [{ws.title}]", "the sheet is empty", expected=f"rows of {ds.name}")
+    head = cells[:HEADER_SEARCH_ROWS]
+    idx = header_row - 1 if header_row else _header_index(head, ds, lookup, file)
+    header = [(h or "").strip() for h in cells[idx]]
+    width = len(header)
+    data = [row[:width] + [None] * (width - len(row)) for row in cells[idx + 1 :]]
+    body = pd.DataFrame(data, columns=header, dtype="str") if data else pd.DataFrame(columns=header, dtype="str")
+    rows = pd.Series(range(idx + 2, idx + 2 + len(body)), index=body.index)
+    return RawTable(header, body, rows)
+
+
+def read_parquet(path: Path, ds: Dataset) -> RawTable:
+    try:
+        body = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several unrelated types for a damaged file
+        raise DataError(path.name, f"is not a Parquet file ({type(exc).__name__})", expected=".parquet") from None
+    body = body.reset_index(drop=True)
+    return RawTable([str(c) for c in body.columns], body, pd.Series(range(1, len(body) + 1)))
+
+
+# --------------------------------------------------------------------------- mapping and parsing
+
+
+def header_lookup(ds: Dataset, extra: Mapping[str, object] | None = None) -> dict[str, str]:
+    lookup = {norm(h): c.name for c in ds.columns for h in c.header_names()}
+    for canonical, aliases in (extra or {}).items():
+        if canonical not in ds.column_index:
+            raise DataError(MANIFEST, f"{ds.name}: alias for unknown column {canonical!r}")
+        for alias in [aliases] if isinstance(aliases, str) else aliases:
+            lookup[norm(alias)] = canonical
+    return lookup
+
+
+def _parse_column(col: Column, raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    if col.kind == "str":
+        return parsing.to_text(raw), pd.Series(False, index=raw.index)
+    if col.kind == "bool":
+        return parsing.parse_bool(raw, col.default)
+    if col.kind == "enum":
+        return parsing.parse_enum(raw, col.values or {})
+    out, bad = _PARSERS[col.kind](raw)
+    if col.default is not None:
+        out = out.fillna(col.default)
+    return out, bad
+
+
+def _expected(col: Column) -> str:
+    if col.kind == "enum":
+        return "one of " + ", ".join(f"{k} ({'/'.join(v[:2])})" for k, v in (col.values or {}).items())
+    return _EXPECTED[col.kind]
+
+
+def shape(raw: RawTable, ds: Dataset, lookup: dict[str, str], file: str, notices: list[str]) -> pd.DataFrame:
+    """Map headers to canonical columns, drop exact duplicates (with a notice), parse every value."""
+    mapping: dict[str, str] = {}
+    for header in raw.header:
+        canonical = lookup.get(norm(header))
+        if canonical is None:
+            continue
+        if canonical in mapping.values():
+            first = next(h for h, c in mapping.items() if c == canonical)
+            raise DataError(file, f"columns {first!r} and {header!r} both mean {canonical}", column=header)
+        mapping[header] = canonical
+    missing = [c for c in ds.required if c.name not in mapping.values()]
+    if missing:
+        tried = "; ".join(f"{c.name} ({', '.join(c.header_names())})" for c in missing)
+        raise DataError(file, f"missing required column {tried}", expected=f"headers of {ds.name}")
+    body = raw.body.loc[:, list(mapping)]
+    body.columns = list(mapping.values())
+    filled = ~pd.concat([parsing.blank(body[c]) for c in body.columns], axis=1).all(axis=1)
+    if (~filled).any():
+        notices.append(f"{file}: {int((~filled).sum())} blank rows ignored")
+    body, rows = body[filled], raw.rows[filled]
+    dup = body.duplicated(keep="first")
+    if dup.any():
+        shown = ", ".join(str(r) for r in rows[dup].head(10))
+        notices.append(f"{file}: {int(dup.sum())} exact duplicate rows dropped (rows {shown})")
+        body, rows = body[~dup], rows[~dup]
+    out = {}
+    header_of = {c: h for h, c in mapping.items()}
+    for col in ds.columns:
+        if col.name not in body:
+            out[col.name] = _empty(col, len(body), body.index)
+            continue
+        values, bad = _parse_column(col, body[col.name])
+        if bad.any():
+            where = bad[bad].index
+            first = where[0]
+            more = f"; {len(where) - 1} more rows like it" if len(where) > 1 else ""
+            raise DataError(
+                file,
+                f"cannot read {str(body.at[first, col.name])[:60]!r} as {col.kind}{more}",
+                row=int(rows[first]),
+                column=f"{header_of[col.name]} ({col.name})" if header_of[col.name] != col.name else col.name,
+                expected=_expected(col),
+            )
+        out[col.name] = values
+    frame = pd.DataFrame(out, index=body.index)
+    frame["_row"] = rows.astype("int64")
+    return frame.reset_index(drop=True)
+
+
+def _empty(col: Column, n: int, index: pd.Index) -> pd.Series:
+    if col.kind in ("timestamp", "date"):
+        return pd.Series(pd.NaT, index=index, dtype="datetime64[ns]")
+    if col.kind == "money":
+        return pd.Series(float("nan") if col.default is None else col.default, index=index, dtype="float64")
+    if col.kind == "int":
+        return pd.Series(col.default, index=index, dtype="Int64")
+    if col.kind == "bool":
+        return pd.Series(col.default, index=index, dtype="boolean")
+    if col.kind == "enum":
+        return pd.Series(None, index=index, dtype=pd.CategoricalDtype(list(col.values or {})))
+    return pd.Series(None, index=index, dtype="str")
+
+
+def load_dataset(path: Path, name: str, entry: Mapping | None = None, notices: list[str] | None = None) -> pd.DataFrame:
+    """Read one file as dataset `name` (see `load` for the folder form)."""
+    ds = DATASETS[name]
+    entry = entry or {}
+    notices = notices if notices is not None else []
+    lookup = header_lookup(ds, entry.get("aliases"))
+    suffix = path.suffix.lower()
+    header_row = entry.get("header_row")
+    if header_row is not None and (not isinstance(header_row, int) or header_row < 1):
+        raise DataError(MANIFEST, f"{name}: header_row must be a row number from 1")
+    if suffix in (".xlsx", ".xlsm", ".xls"):
+        raw = read_xlsx(path, ds, lookup, header_row, entry.get("sheet"))
+    elif suffix in (".parquet", ".pq"):
+        raw = read_parquet(path, ds)
+    else:
+        raw = read_csv(path, ds, lookup, header_row)
+    return shape(raw, ds, lookup, path.name, notices)
+
+
+def load(folder: str | Path, month: str | None = None) -> Data:
+    """Load every dataset present in a month folder (or the `month` subfolder of a data root)."""
+    folder, month = resolve_folder(folder, month)
+    manifest = read_manifest(folder)
+    notices: list[str] = []
+    frames, files = {}, {}
+    for name, path in locate(folder, manifest).items():
+        frames[name] = load_dataset(path, name, manifest.get(name), notices)
+        files[name] = path.name
+    if not frames:
+        raise DataError(
+            str(folder), "no dataset files found", expected="files such as orders.csv or an opskit.yaml"
+        )
+    return Data(frames, files, folder, month, notices)

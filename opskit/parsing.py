@@ -1,0 +1,132 @@
+"""Vectorised parsers for the value spellings real exports use.
+
+Each parser takes a column of text (blank = missing) and returns the typed column together with a
+mask of the cells that were not blank yet could not be read, so the loader can name their rows.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from .schema import norm
+
+TRUE_WORDS = ("是", "y", "yes", "true", "t", "1", "√", "✓", "有")
+FALSE_WORDS = ("否", "n", "no", "false", "f", "0", "×", "无")
+_BOOL = {**{w: True for w in TRUE_WORDS}, **{w: False for w in FALSE_WORDS}}
+
+_TS_PATTERN = (
+    r"^(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})"
+    r"(?:\s+(?P<hour>\d{1,2}):(?P<minute>\d{1,2})(?::(?P<second>\d{1,2})(?:\.\d+)?)?)?$"
+)
+
+
+def blank(s: pd.Series) -> pd.Series:
+    """Missing or only white space."""
+    if s.dtype.kind in "biufcmM":
+        return s.isna()
+    return s.isna() | (s.astype("str").str.strip() == "")
+
+
+def to_text(s: pd.Series) -> pd.Series:
+    """Stripped text with blanks as missing."""
+    out = s.astype("str").str.strip()
+    return out.where(~blank(s))
+
+
+def parse_timestamps(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """`2026-10-05 14:03:00`, `2026/10/5 14:03`, `2026年10月5日 14:03`, Excel dates → naive local time."""
+    if s.dtype.kind == "M":
+        out = s if getattr(s.dt, "tz", None) is None else s.dt.tz_convert("Asia/Shanghai")
+        out = out.dt.tz_localize(None) if getattr(out.dt, "tz", None) is not None else out
+        return out.astype("datetime64[ns]"), pd.Series(False, index=s.index)
+    text = to_text(s)
+    out = pd.to_datetime(text, format="%Y-%m-%d %H:%M:%S", errors="coerce")
+    todo = out.isna() & text.notna()
+    if todo.any():
+        rest = (
+            text[todo]
+            .str.normalize("NFKC")
+            .str.replace(r"[年月/.]", "-", regex=True)
+            .str.replace(r"[日号]", " ", regex=True)
+            .str.replace("T", " ", regex=False)
+            .str.replace(r"\s+", " ", regex=True)
+            .str.strip()
+        )
+        parts = rest.str.extract(_TS_PATTERN).astype("float64").fillna(
+            {"hour": 0, "minute": 0, "second": 0}
+        )
+        out.loc[todo] = pd.to_datetime(parts, errors="coerce")
+    out = out.astype("datetime64[ns]")
+    return out, out.isna() & text.notna()
+
+
+def parse_dates(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    out, bad = parse_timestamps(s)
+    return out.dt.normalize(), bad
+
+
+def parse_money(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """`¥1,234.50`, `1,234`, `12.0`, `￥ 88元` → float."""
+    if s.dtype.kind in "biuf":
+        return s.astype("float64"), pd.Series(False, index=s.index)
+    text = to_text(s)
+    cleaned = text.str.normalize("NFKC").str.replace(r"[¥￥,\s元]|RMB|CNY", "", regex=True)
+    out = pd.to_numeric(cleaned, errors="coerce").astype("float64")
+    return out, out.isna() & text.notna()
+
+
+def parse_int(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Whole numbers; `12.0` is 12, `12.5` is refused rather than rounded."""
+    out, bad = parse_money(s)
+    fractional = out.notna() & (np.floor(out) != out)
+    return out.where(~fractional).astype("Int64"), bad | fractional
+
+
+def parse_bool(s: pd.Series, default: object = None) -> tuple[pd.Series, pd.Series]:
+    """`是/否`, `Y/N`, `true/false`, `1/0`; blank takes the column default."""
+    if s.dtype.kind == "b":
+        return s.astype("boolean"), pd.Series(False, index=s.index)
+    text = to_text(s)
+    out = text.str.normalize("NFKC").str.casefold().map(_BOOL).astype("boolean")
+    bad = out.isna() & text.notna()
+    if default is not None:
+        out = out.fillna(bool(default))
+    return out, bad
+
+
+def enum_lookup(values: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    table = {}
+    for canonical, spellings in values.items():
+        for spelling in (canonical, *spellings):
+            table[norm(spelling)] = canonical
+    return table
+
+
+def parse_enum(s: pd.Series, values: dict[str, tuple[str, ...]]) -> tuple[pd.Series, pd.Series]:
+    """Chinese or English spellings → the canonical value, as a categorical column."""
+    text = to_text(s)
+    folded = text.str.normalize("NFKC").str.casefold()
+    out = folded.map(enum_lookup(values))
+    bad = out.isna() & text.notna()
+    return out.astype(pd.CategoricalDtype(list(values))), bad
+
+
+_MONTH = re.compile(r"^\s*(\d{4})\s*[-/年.]\s*(\d{1,2})\s*月?")
+
+
+def parse_month(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """`2026-10`, `2026年10月`, `2026/10`, an Excel date → `2026-10`."""
+    text = to_text(s).str.normalize("NFKC")
+    parts = text.str.extract(_MONTH.pattern).astype("float64")
+    ok = parts[0].notna() & parts[1].between(1, 12)
+    out = (
+        parts[0].astype("Int64").astype("str") + "-" + parts[1].astype("Int64").astype("str").str.zfill(2)
+    ).where(ok)
+    return out, text.notna() & ~ok
+
+
+def hours(delta: pd.Series) -> pd.Series:
+    return delta / pd.Timedelta(hours=1)

@@ -1,0 +1,223 @@
+"""The policy: thresholds, units and sources of every rule, from the shipped YAML plus a user's file.
+
+A user's file may only change what the default declares (limits, per-channel limits, clocks,
+severities and rule parameters); anything else is refused, so a typo never silently disables a rule.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from .errors import PolicyError
+from .schema import CHANNELS, CS_CHANNELS
+
+DURATION_UNITS = {"min": pd.Timedelta(minutes=1), "h": pd.Timedelta(hours=1), "days": pd.Timedelta(days=1)}
+UNITS = (*DURATION_UNITS, "day", "qty", "amount", "count", "none")
+SEVERITIES = ("low", "medium", "high")
+CLOCKS = ("calendar", "business")
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_OVERRIDABLE = {"limit", "by_channel", "clock", "severity", "params", "unit", "title"}
+
+
+@dataclass(frozen=True)
+class RulePolicy:
+    id: str
+    title_zh: str
+    title_en: str
+    source: str
+    dataset: str
+    severity: str
+    unit: str
+    direction: str
+    limit: float | None = None
+    clock: str = "calendar"
+    by_channel: dict[str, float] | None = None
+    params: dict[str, Any] | None = None
+
+    def title(self, lang: str = "en") -> str:
+        return self.title_zh if lang == "zh" else self.title_en
+
+    def param(self, name: str) -> Any:
+        return (self.params or {})[name]
+
+    def limits(self, channel: pd.Series | None = None, index: pd.Index | None = None) -> pd.Series:
+        """The limit of each item: the channel's own limit where the policy sets one."""
+        index = channel.index if channel is not None else index
+        base = pd.Series(self.limit, index=index, dtype="float64")
+        if channel is None or not self.by_channel:
+            return base
+        return channel.astype("object").map(self.by_channel).astype("float64").fillna(base)
+
+    @property
+    def step(self) -> pd.Timedelta:
+        return DURATION_UNITS[self.unit]
+
+
+@dataclass(frozen=True)
+class Policy:
+    rules: dict[str, RulePolicy]
+    service_hours: tuple[str, str]
+    workdays: tuple[int, ...]
+    holidays: str | None
+    masking: bool
+
+    def __getitem__(self, rule_id: str) -> RulePolicy:
+        return self.rules[rule_id]
+
+
+def _default_doc() -> dict:
+    text = resources.files("opskit").joinpath("policy.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def _channels_for(dataset: str) -> set[str]:
+    return set(CS_CHANNELS) if dataset == "cs_tickets" else set(CHANNELS)
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise PolicyError(f"{where}: expected a number ≥ 0, got {value!r}")
+    return float(value)
+
+
+def _merge_rule(rule_id: str, base: dict, override: Any, origin: str) -> dict:
+    where = f"{origin}: rule {rule_id}"
+    if not isinstance(override, dict):
+        raise PolicyError(f"{where}: expected a mapping of settings, got {override!r}")
+    unknown = set(override) - _OVERRIDABLE
+    if unknown:
+        raise PolicyError(f"{where}: unknown settings {sorted(unknown)} (allowed: {sorted(_OVERRIDABLE)})")
+    merged = copy.deepcopy(base)
+    if "unit" in override and override["unit"] != base["unit"]:
+        raise PolicyError(f"{where}: unit {override['unit']!r} is wrong, this rule is measured in {base['unit']!r}")
+    if "limit" in override:
+        if base.get("direction") == "none" or "limit" not in base:
+            raise PolicyError(f"{where}: this rule has no threshold to set")
+        merged["limit"] = _number(override["limit"], f"{where} limit")
+    if "by_channel" in override:
+        table = override["by_channel"]
+        if not isinstance(table, dict) or "limit" not in base:
+            raise PolicyError(f"{where}: by_channel needs a mapping channel → limit on a rule with a limit")
+        allowed = _channels_for(base["dataset"])
+        for channel, value in table.items():
+            if channel not in allowed:
+                raise PolicyError(f"{where}: unknown channel {channel!r} (one of {sorted(allowed)})")
+            _number(value, f"{where} by_channel.{channel}")
+        merged["by_channel"] = {**base.get("by_channel", {}), **{k: float(v) for k, v in table.items()}}
+    if "clock" in override:
+        if override["clock"] not in CLOCKS:
+            raise PolicyError(f"{where}: clock must be one of {CLOCKS}, got {override['clock']!r}")
+        if base["unit"] not in DURATION_UNITS or base["dataset"] not in ("orders", "cs_tickets"):
+            raise PolicyError(f"{where}: only the order and service duration rules have a clock")
+        merged["clock"] = override["clock"]
+    if "severity" in override:
+        if override["severity"] not in SEVERITIES:
+            raise PolicyError(f"{where}: severity must be one of {SEVERITIES}")
+        merged["severity"] = override["severity"]
+    if "title" in override:
+        if not isinstance(override["title"], dict) or set(override["title"]) - {"zh", "en"}:
+            raise PolicyError(f"{where}: title is a mapping with zh and/or en")
+        merged["title"] = {**base["title"], **{k: str(v) for k, v in override["title"].items()}}
+    for name, value in (override.get("params") or {}).items():
+        known = base.get("params", {})
+        if name not in known:
+            raise PolicyError(f"{where}: unknown parameter {name!r} (known: {sorted(known)})")
+        merged["params"][name] = _check_param(known[name], value, f"{where} params.{name}", base)
+    return merged
+
+
+def _check_param(default: Any, value: Any, where: str, base: dict) -> Any:
+    if isinstance(default, list):
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+            raise PolicyError(f"{where}: expected a non-empty list of words, got {value!r}")
+        if where.endswith("channels"):
+            bad = set(value) - _channels_for(base["dataset"])
+            if bad:
+                raise PolicyError(f"{where}: unknown channels {sorted(bad)}")
+        return value
+    return _number(value, where)
+
+
+def _build(doc: dict) -> Policy:
+    rules = {}
+    for rule_id, entry in doc["rules"].items():
+        rules[rule_id] = RulePolicy(
+            id=rule_id,
+            title_zh=entry["title"]["zh"],
+            title_en=entry["title"]["en"],
+            source=entry["source"],
+            dataset=entry["dataset"],
+            severity=entry["severity"],
+            unit=entry["unit"],
+            direction=entry["direction"],
+            limit=float(entry["limit"]) if entry.get("limit") is not None else None,
+            clock=entry.get("clock", "calendar"),
+            by_channel=entry.get("by_channel") or None,
+            params=entry.get("params") or None,
+        )
+    clock = doc["clock"]
+    return Policy(
+        rules=rules,
+        service_hours=tuple(clock["service_hours"]),
+        workdays=tuple(WEEKDAYS.index(d) for d in clock["workdays"]),
+        holidays=clock.get("holidays"),
+        masking=bool(doc.get("masking", True)),
+    )
+
+
+def load_policy(path: str | Path | dict | None = None) -> Policy:
+    """The default policy, overridden by a user's YAML file (or mapping) when given."""
+    doc = _default_doc()
+    if path is None:
+        return _build(doc)
+    if isinstance(path, dict):
+        user, origin = path, "policy"
+    else:
+        origin = Path(path).name
+        try:
+            user = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except OSError as exc:
+            raise PolicyError(f"{origin}: cannot read the policy file ({exc.strerror})") from None
+        except yaml.YAMLError as exc:
+            raise PolicyError(f"{origin}: not valid YAML: {exc}") from None
+    if not isinstance(user, dict):
+        raise PolicyError(f"{origin}: expected a mapping with `rules:`")
+    unknown = set(user) - {"rules", "clock", "masking"}
+    if unknown:
+        raise PolicyError(f"{origin}: unknown sections {sorted(unknown)} (allowed: rules, clock, masking)")
+    for rule_id, override in (user.get("rules") or {}).items():
+        if rule_id not in doc["rules"]:
+            raise PolicyError(f"{origin}: unknown rule id {rule_id!r}")
+        doc["rules"][rule_id] = _merge_rule(rule_id, doc["rules"][rule_id], override, origin)
+    if "clock" in user:
+        doc["clock"] = _merge_clock(doc["clock"], user["clock"], origin)
+    if "masking" in user:
+        if not isinstance(user["masking"], bool):
+            raise PolicyError(f"{origin}: masking is true or false")
+        doc["masking"] = user["masking"]
+    return _build(doc)
+
+
+def _merge_clock(base: dict, override: Any, origin: str) -> dict:
+    if not isinstance(override, dict) or set(override) - set(base):
+        raise PolicyError(f"{origin}: clock takes {sorted(base)}")
+    merged = {**base, **override}
+    hours = merged["service_hours"]
+    try:
+        start, end = (pd.Timestamp(f"2000-01-01 {h}") for h in hours)
+    except (TypeError, ValueError):
+        raise PolicyError(f"{origin}: clock.service_hours is [HH:MM, HH:MM], got {hours!r}") from None
+    if not start < end:
+        raise PolicyError(f"{origin}: clock.service_hours must start before they end")
+    if not set(merged["workdays"]) <= set(WEEKDAYS):
+        raise PolicyError(f"{origin}: clock.workdays are among {WEEKDAYS}")
+    if merged["holidays"] not in ("CN", None):
+        raise PolicyError(f"{origin}: clock.holidays is CN or null")
+    return merged

@@ -1,0 +1,1 @@
+"""Report helpers: safe files, Excel workbooks, charts, KPI records and dashboards."""

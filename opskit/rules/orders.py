@@ -1,0 +1,246 @@
+"""Order rules ORD-001..ORD-010 (seed 002 七, 004 出货管理 / 客户管理 / 资金管理, 003 二(四)).
+
+Every rule looks at the month's orders by `created_at`, first occurrence of each `order_id`
+(a changed order is ORD-010's business; the others use what was first recorded).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .base import Context, Outcome, duration_rule, findings, num, rule
+
+SIGN_OFFS = ["sign_ecommerce", "sign_marketing", "sign_salesops"]
+VERSION_FIELDS = ["customer_id", "amount", "created_at"]
+
+
+def month_orders(ctx: Context) -> pd.DataFrame:
+    def make() -> pd.DataFrame:
+        orders = ctx.data["orders"]
+        repeated = orders["order_id"].duplicated(keep="first")
+        if repeated.any():
+            ctx.notice(
+                f"{ctx.data.files['orders']}: {int(repeated.sum())} later rows of repeated order ids "
+                "set aside; rules use each order's first occurrence (changes are ORD-010)"
+            )
+        first = orders[~repeated]
+        return first[ctx.in_month(first["created_at"])]
+
+    return ctx.cached("orders", make)
+
+
+def _accounts(values: pd.Series) -> pd.Series:
+    """Pay accounts compared without the spaces and dashes people type into them."""
+    return values.str.replace(r"[\s\-]", "", regex=True).str.upper()
+
+
+def registration(ctx: Context) -> pd.DataFrame:
+    """Orders of registered-customer channels joined to the customer file (ORD-006..008)."""
+
+    def make() -> pd.DataFrame:
+        channels = ctx.policy["ORD-006"].param("channels")
+        orders = month_orders(ctx)
+        scoped = orders[orders["channel"].isin(channels)]
+        customers = ctx.data["customers"].drop_duplicates("customer_id", keep="first")
+        reg = customers[["customer_id", "registered_at", "pay_account"]].rename(
+            columns={"pay_account": "registered_account"}
+        )
+        joined = scoped.reset_index().merge(reg, on="customer_id", how="left").set_index("index")
+        joined["unknown"] = joined["customer_id"].isna() | joined["registered_at"].isna()
+        joined["late"] = ~joined["unknown"] & (joined["registered_at"] > joined["created_at"])
+        both = joined["pay_account"].notna() & joined["registered_account"].notna() & ~joined["unknown"]
+        joined["account_checked"] = both
+        joined["foreign_account"] = both & (
+            _accounts(joined["pay_account"]) != _accounts(joined["registered_account"])
+        )
+        return joined
+
+    return ctx.cached("registration", make)
+
+
+@rule("ORD-001", "orders")
+def contact_after_acceptance(ctx: Context) -> Outcome:
+    return duration_rule(
+        ctx, "ORD-001", month_orders(ctx), "accepted_at", "contacted_at",
+        key="order_id", event="contacted", after="acceptance", dataset="orders",
+    )
+
+
+@rule("ORD-002", "orders")
+def hand_off_after_confirmation(ctx: Context) -> Outcome:
+    return duration_rule(
+        ctx, "ORD-002", month_orders(ctx), "confirmed_at", "handed_off_at",
+        key="order_id", event="handed off", after="confirmation", dataset="orders",
+    )
+
+
+@rule("ORD-003", "orders")
+def ship_after_payment(ctx: Context) -> Outcome:
+    orders = month_orders(ctx)
+    refunded_unshipped = orders["refunded_at"].notna() & orders["shipped_at"].isna()
+    return duration_rule(
+        ctx, "ORD-003", orders, "paid_at", "shipped_at",
+        key="order_id", event="shipped", after="payment", dataset="orders", scope=~refunded_unshipped,
+    )
+
+
+@rule("ORD-004", "orders")
+def dealer_sign_offs(ctx: Context) -> Outcome:
+    rp = ctx.policy["ORD-004"]
+    orders = month_orders(ctx)
+    scope = orders[orders["shipped_at"].notna() & orders["channel"].isin(rp.param("channels"))]
+    signed = scope[SIGN_OFFS].notna().sum(axis=1)
+    special = scope["special_case"].fillna(False).astype(bool)
+    need = pd.Series(np.where(special, rp.param("special_case_limit"), rp.limit), index=scope.index)
+    bad = signed < need
+    missing = pd.Series("", index=scope.index)
+    for column in SIGN_OFFS:
+        missing = missing + np.where(scope[column].isna(), column.removeprefix("sign_") + " ", "")
+    message = (
+        num(signed) + " of 3 sign-offs (needs " + num(need)
+        + np.where(special, ", special case", "") + "); missing: " + missing.str.strip()
+    )
+    return Outcome(
+        checked=len(scope),
+        findings=findings(
+            scope[bad], key="order_id", observed=signed, limit=need, message=message,
+            dataset="orders", channel="channel", when=scope["shipped_at"],
+        ),
+    )
+
+
+@rule("ORD-005", "orders")
+def paid_before_shipping(ctx: Context) -> Outcome:
+    orders = month_orders(ctx)
+    scope = orders[orders["shipped_at"].notna()]
+    late = (scope["paid_at"] - scope["shipped_at"]) / pd.Timedelta(hours=1)
+    bad = scope["paid_at"].isna() | (late > 0)
+    message = np.where(
+        scope["paid_at"].isna(),
+        "shipped but no payment recorded",
+        "shipped " + num(late) + " h before payment",
+    )
+    return Outcome(
+        checked=len(scope),
+        findings=findings(
+            scope[bad], key="order_id", observed=late, limit=0.0,
+            message=pd.Series(message, index=scope.index), dataset="orders",
+            channel="channel", when=scope["shipped_at"],
+        ),
+    )
+
+
+@rule("ORD-006", "orders", "customers")
+def registered_customer(ctx: Context) -> Outcome:
+    reg = registration(ctx)
+    bad = reg["unknown"] | reg["late"]
+    late_h = (reg["registered_at"] - reg["created_at"]) / pd.Timedelta(hours=1)
+    message = np.select(
+        [reg["customer_id"].isna(), reg["unknown"]],
+        ["no customer id on the order", "customer " + reg["customer_id"].fillna("") + " not in the customer file"],
+        "customer registered " + num(late_h) + " h after the order",
+    )
+    return Outcome(
+        checked=len(reg),
+        findings=findings(
+            reg[bad], key="order_id", observed=late_h.where(reg["late"]), limit=None,
+            message=pd.Series(message, index=reg.index), dataset="orders",
+            channel="channel", when=reg["created_at"],
+        ),
+    )
+
+
+@rule("ORD-007", "orders", "customers")
+def registered_pay_account(ctx: Context) -> Outcome:
+    reg = registration(ctx)
+    checked = reg[reg["account_checked"]]
+    bad = checked[checked["foreign_account"]]
+    message = "paid from account " + bad["pay_account"] + ", registered " + bad["registered_account"]
+    return Outcome(
+        checked=len(checked),
+        findings=findings(
+            bad, key="order_id", observed=np.nan, limit=None, message=message,
+            dataset="orders", channel="channel", when=bad["created_at"],
+        ),
+    )
+
+
+@rule("ORD-008", "orders", "customers", "order_lines", "products")
+def retail_price_when_unregistered(ctx: Context) -> Outcome:
+    reg = registration(ctx)
+    offenders = reg[reg["unknown"] | reg["late"] | reg["foreign_account"]]
+    lines = ctx.data["order_lines"]
+    lines = lines[lines["order_id"].isin(offenders["order_id"]) & ~lines["is_gift"].fillna(False)]
+    retail = ctx.data["products"].drop_duplicates("sku").set_index("sku")["retail_price"]
+    price = lines["sku"].map(retail)
+    unpriced = price.isna()
+    if unpriced.any():
+        ctx.notice(
+            f"ORD-008: {int(unpriced.sum())} order lines have SKUs without a retail price "
+            f"in {ctx.data.files['products']} and were not valued"
+        )
+    gap = ((price - lines["unit_price"]).clip(lower=0) * lines["qty"].astype("float64")).fillna(0)
+    shortfall = gap.groupby(lines["order_id"]).sum()
+    short = offenders["order_id"].map(shortfall).fillna(0.0)
+    bad = offenders[short > 0]
+    message = "charged " + num(short[short > 0], 2) + " below retail although " + np.where(
+        bad["foreign_account"], "paid from an unregistered account", "the customer was not registered"
+    )
+    return Outcome(
+        checked=len(offenders),
+        findings=findings(
+            bad, key="order_id", observed=short, limit=0.0, message=message, amount=short,
+            dataset="orders", channel="channel", when=bad["created_at"],
+        ),
+    )
+
+
+@rule("ORD-009", "orders")
+def possible_timestamps(ctx: Context) -> Outcome:
+    orders = month_orders(ctx)
+    problems = {
+        "paid before created": orders["paid_at"] < orders["created_at"],
+        "shipped before created": orders["shipped_at"] < orders["created_at"],
+        "delivered before shipped": orders["delivered_at"] < orders["shipped_at"],
+        "delivered but never shipped": orders["delivered_at"].notna() & orders["shipped_at"].isna(),
+    }
+    count = sum(mask.astype("int64") for mask in problems.values())
+    text = pd.Series("", index=orders.index)
+    for label, mask in problems.items():
+        text = text + np.where(mask, label + "; ", "")
+    bad = count > 0
+    return Outcome(
+        checked=len(orders),
+        findings=findings(
+            orders[bad], key="order_id", observed=count, limit=0.0, message=text.str.rstrip("; "),
+            dataset="orders", channel="channel", when=orders["created_at"],
+        ),
+    )
+
+
+@rule("ORD-010", "orders")
+def order_never_changed(ctx: Context) -> Outcome:
+    orders = ctx.data["orders"]
+    first = orders.drop_duplicates("order_id", keep="first")
+    ids = first.loc[ctx.in_month(first["created_at"]), "order_id"]
+    rows = orders[orders["order_id"].isin(ids)]
+    versions = rows.drop_duplicates(["order_id", *VERSION_FIELDS])
+    count = versions.groupby("order_id").size()
+    changed = count[count > 1]
+    second = versions[versions["order_id"].duplicated(keep="first")].drop_duplicates("order_id")
+    second = second[second["order_id"].isin(changed.index)].set_index("order_id")
+    differs = rows[rows["order_id"].isin(changed.index)].groupby("order_id")[VERSION_FIELDS].nunique(dropna=False) > 1
+    fields = pd.Series("", index=differs.index)
+    for column in VERSION_FIELDS:
+        fields = fields + np.where(differs[column], column + ", ", "")
+    bad = second.reset_index()
+    bad.index = bad["order_id"]
+    message = "order recorded in " + num(changed) + " versions; changed: " + fields.str.rstrip(", ")
+    return Outcome(
+        checked=len(ids),
+        findings=findings(
+            bad, key="order_id", observed=changed, limit=ctx.policy["ORD-010"].limit,
+            message=message, dataset="orders", channel="channel", when=bad["created_at"],
+        ),
+    )
