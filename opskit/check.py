@@ -94,7 +94,7 @@ def run_checks(
         found = outcome.findings.drop_duplicates("key")
         if len(found):
             found = found.assign(rule_id=rule_id, unit=rp.unit, severity=rp.severity, title=rp.title_en)
-            found["source"] = data.source(found["dataset"].iloc[0], found["row"]) if found["row"].notna().any() else ""
+            found["source"] = data.source(found["dataset"].iloc[0], found["row"]).where(found["row"].notna(), "")
             parts.append(found)
         rows.append({**base, "checked": outcome.checked, "failed": len(found), "pending": outcome.pending, "status": "ran"})
     findings = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=FINDING_COLUMNS)

@@ -380,11 +380,6 @@ def shape(raw: RawTable, ds: Dataset, lookup: dict[str, str], file: str, notices
     if (~filled).any():
         notices.append(f"{file}: {int((~filled).sum())} blank rows ignored")
     body, rows = body[filled], raw.rows[filled]
-    dup = body.duplicated(keep="first")
-    if dup.any():
-        shown = ", ".join(str(r) for r in rows[dup].head(10))
-        notices.append(f"{file}: {int(dup.sum())} exact duplicate rows dropped (rows {shown})")
-        body, rows = body[~dup], rows[~dup]
     out = {}
     header_of = {c: h for h, c in mapping.items()}
     for col in ds.columns:
@@ -405,6 +400,11 @@ def shape(raw: RawTable, ds: Dataset, lookup: dict[str, str], file: str, notices
             )
         out[col.name] = values
     frame = pd.DataFrame(out, index=body.index)
+    dup = frame.duplicated(keep="first")  # on parsed values: `2026/10/5` and `2026-10-05` are the same
+    if dup.any():
+        shown = ", ".join(str(r) for r in rows[dup].head(10))
+        notices.append(f"{file}: {int(dup.sum())} exact duplicate rows dropped (rows {shown})")
+        frame, rows = frame[~dup], rows[~dup]
     frame["_row"] = rows.astype("int64")
     return frame.reset_index(drop=True)
 

@@ -1,0 +1,268 @@
+"""Stock rules STK-001..STK-009 (seed 004 库存管理, 仓库管理, 进货管理).
+
+Book quantity is the ledger (电商台帐表) `closing_qty` of the SKU on a date; a date without a
+ledger row means a book of 0, as the spec says. Roll-forward and continuity use grouped shifts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .base import Context, Outcome, findings, measure, num, rule
+
+COUNTER_SEPARATORS = r"[,，、/;；\s]+"
+
+
+def month_ledger(ctx: Context) -> pd.DataFrame:
+    """The whole ledger (for previous rows), one row per SKU and date, with a flag for month `M`."""
+
+    def make() -> pd.DataFrame:
+        ledger = ctx.data["stock_ledger"]
+        repeated = ledger.duplicated(["sku", "date"], keep="first")
+        if repeated.any():
+            ctx.notice(f"{ctx.data.files['stock_ledger']}: {int(repeated.sum())} later rows for a SKU and date "
+                       "already in the ledger set aside; rules use the first")
+        ledger = ledger[~repeated].sort_values(["sku", "date"], kind="stable")
+        return ledger.assign(in_month=ctx.in_month(ledger["date"]))
+
+    return ctx.cached("ledger", make)
+
+
+def book(ctx: Context, sku: pd.Series, date: pd.Series) -> pd.Series:
+    """Ledger closing quantity of each (sku, date); 0 where the ledger has no such row."""
+    ledger = month_ledger(ctx).set_index(["sku", "date"])["closing_qty"]
+    keys = pd.MultiIndex.from_arrays([sku, date])
+    return pd.Series(ledger.reindex(keys).to_numpy(), index=sku.index).astype("float64").fillna(0.0)
+
+
+def month_counts(ctx: Context) -> pd.DataFrame:
+    counts = ctx.data["stock_counts"]
+    return counts[ctx.in_month(counts["count_date"])]
+
+
+def variances(ctx: Context) -> pd.DataFrame:
+    """Each SKU's latest first count in `M` against the book, with its tolerance (STK-003..005)."""
+
+    def make() -> pd.DataFrame:
+        first = month_counts(ctx)
+        first = first[~first["is_recount"].fillna(False)].sort_values(["count_date", "_row"], kind="stable")
+        latest = first.drop_duplicates("sku", keep="last").copy()
+        latest["book"] = book(ctx, latest["sku"], latest["count_date"])
+        latest["diff"] = latest["counted_qty"].astype("float64") - latest["book"]
+        latest["tolerance"] = ctx.policy["STK-003"].limit
+        latest["variance"] = latest["diff"].abs() > latest["tolerance"]
+        return latest
+
+    return ctx.cached("variances", make)
+
+
+def recounts(ctx: Context) -> pd.DataFrame:
+    """For each variance: its first and latest recount dated on or after the count's day."""
+
+    def make() -> pd.DataFrame:
+        var = variances(ctx)
+        var = var[var["variance"]]
+        counts = ctx.data["stock_counts"]
+        again = counts.loc[counts["is_recount"].fillna(False), ["sku", "count_date", "counted_qty"]]
+        again.columns = ["sku", "count_date_re", "counted_qty_re"]
+        pairs = var[["sku", "count_date"]].reset_index().merge(again, on="sku")
+        pairs = pairs[pairs["count_date_re"] >= pairs["count_date"]].sort_values("count_date_re", kind="stable")
+        grouped = pairs.groupby("index")
+        out = var.copy()
+        out["first_recount"] = grouped["count_date_re"].min()
+        last = pairs.drop_duplicates("index", keep="last").set_index("index")
+        out["last_recount"] = last["count_date_re"]
+        out["last_recount_qty"] = last["counted_qty_re"].astype("float64")
+        return out
+
+    return ctx.cached("recounts", make)
+
+
+@rule("STK-001", "stock_counts")
+def counted_on_the_30th(ctx: Context) -> Outcome:
+    rp = ctx.policy["STK-001"]
+    day = int(min(rp.limit, ctx.month.days_in_month))
+    counts = month_counts(ctx)
+    first = counts[~counts["is_recount"].fillna(False)].drop_duplicates("count_id", keep="first")
+    if first.empty:
+        due = ctx.month.start_time + pd.Timedelta(days=day)
+        if ctx.as_of < due:
+            return Outcome(checked=0, pending=1, findings=findings(pd.DataFrame(index=[]), key="", observed=np.nan,
+                                                                     limit=None, message="", dataset="stock_counts"))
+        frame = pd.DataFrame({"_row": pd.array([pd.NA], dtype="Int64")}, index=[0])
+        return Outcome(
+            checked=1,
+            findings=findings(frame, key=str(ctx.month), observed=np.nan, limit=float(day),
+                              message=f"no stock count in {ctx.month}", dataset="stock_counts"),
+        )
+    dom = first["count_date"].dt.day
+    bad = first[dom != day]
+    return Outcome(
+        checked=len(first),
+        findings=findings(
+            bad, key="count_id", observed=dom, limit=float(day),
+            message="counted on day " + num(dom[dom != day]) + f" of the month (due on day {day})",
+            dataset="stock_counts", when=bad["count_date"],
+        ),
+    )
+
+
+@rule("STK-002", "stock_counts")
+def two_counters(ctx: Context) -> Outcome:
+    rp = ctx.policy["STK-002"]
+    counts = month_counts(ctx)
+    names = counts["counters"].fillna("").str.split(COUNTER_SEPARATORS, regex=True).explode().str.strip()
+    names = names[names != ""]
+    people = names.groupby(counts.loc[names.index, "count_id"]).nunique()
+    first = counts.drop_duplicates("count_id", keep="first").set_index("count_id", drop=False)
+    n = people.reindex(first.index).fillna(0)
+    bad = first[n < rp.limit]
+    return Outcome(
+        checked=len(first),
+        findings=findings(
+            bad, key="count_id", observed=n, limit=rp.limit,
+            message=num(n[n < rp.limit]) + " counter(s): " + bad["counters"].fillna("none"),
+            dataset="stock_counts", when=bad["count_date"],
+        ),
+    )
+
+
+@rule("STK-003", "stock_counts", "stock_ledger")
+def count_matches_book(ctx: Context) -> Outcome:
+    var = variances(ctx)
+    bad = var[var["variance"]]
+    message = ("counted " + num(bad["counted_qty"]) + ", book " + num(bad["book"]) + " on "
+               + bad["count_date"].dt.strftime("%Y-%m-%d") + np.where(bad["diff"] < 0, " (shortage)", " (surplus)"))
+    return Outcome(
+        checked=len(var),
+        findings=findings(bad, key="sku", observed=var["diff"], limit=var["tolerance"], message=message,
+                          dataset="stock_counts", when=bad["count_date"]),
+    )
+
+
+@rule("STK-004", "stock_counts", "stock_ledger")
+def variance_recounted(ctx: Context) -> Outcome:
+    rc = recounts(ctx)
+    d = measure(ctx, ctx.policy["STK-004"], rc["count_date"], rc["first_recount"])
+    bad = rc[d.breached]
+    message = np.where(
+        d.recorded[d.breached],
+        "recounted " + num(d.observed[d.breached]) + " days after the count (limit " + num(d.limit[d.breached]) + ")",
+        "not recounted by as_of, " + num(d.observed[d.breached]) + " days after the count (limit "
+        + num(d.limit[d.breached]) + ")",
+    )
+    return Outcome(
+        checked=int((~d.pending).sum()),
+        pending=int(d.pending.sum()),
+        findings=findings(bad, key="sku", observed=d.observed, limit=d.limit,
+                          message=pd.Series(message, index=bad.index), dataset="stock_counts",
+                          when=bad["count_date"]),
+    )
+
+
+@rule("STK-005", "stock_counts", "stock_ledger")
+def shortage_charged(ctx: Context) -> Outcome:
+    rc = recounts(ctx)
+    done = rc[rc["last_recount"].notna()].copy()
+    done["book_then"] = book(ctx, done["sku"], done["last_recount"])
+    short = done["book_then"] - done["last_recount_qty"]
+    if ctx.has("products"):
+        retail = done["sku"].map(ctx.data["products"].drop_duplicates("sku").set_index("sku")["retail_price"])
+    else:
+        ctx.notice("STK-005: no products dataset, shortages are not valued at retail")
+        retail = pd.Series(np.nan, index=done.index)
+    amount = short * retail
+    bad = done[short > 0]
+    message = ("recount " + num(bad["last_recount_qty"]) + " below book " + num(bad["book_then"]) + " on "
+               + bad["last_recount"].dt.strftime("%Y-%m-%d") + ": short " + num(short[short > 0])
+               + " × retail " + num(retail[short > 0], 2) + " = " + num(amount[short > 0], 2))
+    return Outcome(
+        checked=len(done),
+        findings=findings(bad, key="sku", observed=short, limit=ctx.policy["STK-005"].limit, message=message,
+                          amount=amount, dataset="stock_counts", when=bad["last_recount"]),
+    )
+
+
+@rule("STK-006", "stock_ledger")
+def ledger_every_day(ctx: Context) -> Outcome:
+    days = pd.date_range(ctx.start, ctx.end - pd.Timedelta(days=1), freq="D")
+    ended = days[days + pd.Timedelta(days=1) <= ctx.as_of]
+    present = pd.DatetimeIndex(month_ledger(ctx)["date"].unique())
+    missing = ended[~ended.isin(present)]
+    frame = pd.DataFrame({"date": missing, "_row": pd.array([pd.NA] * len(missing), dtype="Int64")})
+    return Outcome(
+        checked=len(ended),
+        pending=len(days) - len(ended),
+        findings=findings(frame, key=frame["date"].dt.strftime("%Y-%m-%d"), observed=np.nan, limit=None,
+                          message="no ledger rows for " + frame["date"].dt.strftime("%Y-%m-%d"),
+                          dataset="stock_ledger", when=frame["date"]),
+    )
+
+
+def _sku_date(frame: pd.DataFrame) -> pd.Series:
+    return frame["sku"] + "/" + frame["date"].dt.strftime("%Y-%m-%d")
+
+
+@rule("STK-007", "stock_ledger")
+def rolls_forward(ctx: Context) -> Outcome:
+    rp = ctx.policy["STK-007"]
+    ledger = month_ledger(ctx)
+    q = {c: ledger[c].astype("float64").fillna(0.0) for c in ("opening_qty", "in_qty", "return_qty", "out_qty",
+                                                               "gift_qty", "closing_qty")}
+    expected = q["opening_qty"] + q["in_qty"] + q["return_qty"] - q["out_qty"] - q["gift_qty"]
+    arith = q["closing_qty"] - expected
+    previous = q["closing_qty"].groupby(ledger["sku"]).shift(1)
+    carry = (q["opening_qty"] - previous).fillna(0.0)
+    broken_a, broken_c = arith.abs() > rp.limit, carry.abs() > rp.limit
+    scope = ledger["in_month"]
+    bad = scope & (broken_a | broken_c)
+    observed = arith.where(broken_a, carry)
+    prev_date = ledger["date"].groupby(ledger["sku"]).shift(1)
+    message = (
+        pd.Series(np.where(broken_a, "closing " + num(q["closing_qty"]) + " ≠ opening + in + return − out − gift = "
+                           + num(expected) + "; ", ""), index=ledger.index)
+        + np.where(broken_c, "opening " + num(q["opening_qty"]) + " ≠ closing " + num(previous) + " of "
+                   + prev_date.dt.strftime("%Y-%m-%d").fillna(""), "")
+    ).str.rstrip("; ")
+    rows = ledger[bad]
+    return Outcome(
+        checked=int(scope.sum()),
+        findings=findings(rows, key=_sku_date(rows), observed=observed, limit=rp.limit, message=message,
+                          dataset="stock_ledger", when=rows["date"]),
+    )
+
+
+@rule("STK-008", "stock_ledger", "finance_writeoffs")
+def purchases_written_off(ctx: Context) -> Outcome:
+    rp = ctx.policy["STK-008"]
+    ledger = month_ledger(ctx)
+    ledger = ledger[ledger["in_month"]]
+    received = ledger["in_qty"].astype("float64").fillna(0).groupby(ledger["sku"]).sum()
+    wo = ctx.data["finance_writeoffs"]
+    wo = wo[(wo["kind"] == "purchase") & (wo["month"] == str(ctx.month))]
+    written = wo["qty"].astype("float64").groupby(wo["sku"]).sum()
+    both = pd.concat([received.rename("ledger"), written.rename("finance")], axis=1).fillna(0.0)
+    both = both[(both["ledger"] != 0) | (both["finance"] != 0)]
+    diff = both["ledger"] - both["finance"]
+    bad = both[diff.abs() > rp.limit].assign(_row=pd.array([pd.NA] * int((diff.abs() > rp.limit).sum()),
+                                                            dtype="Int64"))
+    message = "ledger received " + num(bad["ledger"]) + ", finance wrote off " + num(bad["finance"])
+    return Outcome(
+        checked=len(both),
+        findings=findings(bad, key=pd.Series(bad.index, index=bad.index), observed=diff, limit=rp.limit,
+                          message=message, dataset="stock_ledger"),
+    )
+
+
+@rule("STK-009", "stock_ledger")
+def no_negative_stock(ctx: Context) -> Outcome:
+    ledger = month_ledger(ctx)
+    scope = ledger[ledger["in_month"]]
+    bad = scope[scope["closing_qty"] < 0]
+    return Outcome(
+        checked=len(scope),
+        findings=findings(bad, key=_sku_date(bad), observed=bad["closing_qty"], limit=0.0,
+                          message="closing stock " + num(bad["closing_qty"]), dataset="stock_ledger",
+                          when=bad["date"]),
+    )
