@@ -14,11 +14,30 @@ from .policy import Policy, load_policy
 from .rules.base import FINDING_COLUMNS, REGISTRY, Context
 
 COLUMNS = [
-    "rule_id", "key", "observed", "limit", "unit", "message", "severity", "dataset",
-    "source", "amount", "channel", "when", "title",
+    "rule_id",
+    "key",
+    "observed",
+    "limit",
+    "unit",
+    "message",
+    "severity",
+    "dataset",
+    "source",
+    "amount",
+    "channel",
+    "when",
+    "title",
 ]
 SUMMARY_COLUMNS = [
-    "rule_id", "title", "title_zh", "source_clause", "checked", "failed", "share_failed", "pending", "status",
+    "rule_id",
+    "title",
+    "title_zh",
+    "source_clause",
+    "checked",
+    "failed",
+    "share_failed",
+    "pending",
+    "status",
 ]
 
 
@@ -96,7 +115,9 @@ def run_checks(
             found = found.assign(rule_id=rule_id, unit=rp.unit, severity=rp.severity, title=rp.title_en)
             found["source"] = data.source(found["dataset"].iloc[0], found["row"]).where(found["row"].notna(), "")
             parts.append(found)
-        rows.append({**base, "checked": outcome.checked, "failed": len(found), "pending": outcome.pending, "status": "ran"})
+        rows.append(
+            {**base, "checked": outcome.checked, "failed": len(found), "pending": outcome.pending, "status": "ran"}
+        )
     findings = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=FINDING_COLUMNS)
     findings = findings.reindex(columns=COLUMNS)
     findings["rule_id"] = findings["rule_id"].astype("str")

@@ -11,7 +11,9 @@ from pathlib import Path
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="opskit", description="Check e-commerce operating rules and write monthly reviews.")
+    p = argparse.ArgumentParser(
+        prog="opskit", description="Check e-commerce operating rules and write monthly reviews."
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     c = sub.add_parser("check", help="check one month and print or write the findings")
@@ -72,9 +74,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     elif args.format == "json":
         text = frame.to_json(orient="records", force_ascii=False, date_format="iso", indent=1) + "\n"
     else:
-        with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 200,
-                               "display.max_colwidth", 70):
-            shown = frame if args.summary else frame[["rule_id", "key", "observed", "limit", "unit", "message", "source"]]
+        with pd.option_context(
+            "display.max_rows", None, "display.max_columns", None, "display.width", 200, "display.max_colwidth", 70
+        ):
+            shown = (
+                frame if args.summary else frame[["rule_id", "key", "observed", "limit", "unit", "message", "source"]]
+            )
             text = (shown.to_string(index=False) if len(shown) else "no findings") + "\n"
             if not args.summary:
                 text += f"{len(frame)} findings for {result.month} (as of {result.as_of:%Y-%m-%d %H:%M})\n"
@@ -93,8 +98,17 @@ def cmd_samples(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from .batch import run_month
 
-    return run_month(args.folder, args.month, args.out, as_of=args.as_of, policy=args.policy, lang=args.lang,
-                     notebooks=args.notebooks, jobs=args.jobs, timeout=args.timeout)
+    return run_month(
+        args.folder,
+        args.month,
+        args.out,
+        as_of=args.as_of,
+        policy=args.policy,
+        lang=args.lang,
+        notebooks=args.notebooks,
+        jobs=args.jobs,
+        timeout=args.timeout,
+    )
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

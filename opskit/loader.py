@@ -91,9 +91,7 @@ def resolve_folder(folder: str | Path, month: str | None = None) -> tuple[Path, 
         if month is None:
             month = months[-1]
         if month not in months:
-            raise DataError(
-                str(folder), f"no folder for month {month}", expected=f"one of {', '.join(months)}"
-            )
+            raise DataError(str(folder), f"no folder for month {month}", expected=f"one of {', '.join(months)}")
         return folder / month, month
     if month is None and MONTH_DIR.match(folder.name):
         month = folder.name
@@ -124,9 +122,7 @@ def read_manifest(folder: Path) -> dict:
         raise DataError(path.name, "the manifest needs a mapping `datasets:` of dataset → entry")
     for name, entry in entries.items():
         if name not in DATASETS:
-            raise DataError(
-                path.name, f"unknown dataset {name!r}", expected=f"one of {', '.join(DATASETS)}"
-            )
+            raise DataError(path.name, f"unknown dataset {name!r}", expected=f"one of {', '.join(DATASETS)}")
         if isinstance(entry, str):
             entries[name] = entry = {"file": entry}
         if not isinstance(entry, dict) or "file" not in entry:
@@ -256,7 +252,9 @@ def _read_csv_python(path, enc, delimiter, header, idx, file, first_error) -> pd
         match = re.search(r"line (\d+)", str(exc))
         row = int(match.group(1)) + idx + 1 if match else None
         raise DataError(
-            file, f"malformed CSV: {str(exc).splitlines()[0]}", row=row,
+            file,
+            f"malformed CSV: {str(exc).splitlines()[0]}",
+            row=row,
             expected=f"{len(header)} fields per row like the header",
         ) from None
 
@@ -275,9 +273,7 @@ def _cell_text(v: object) -> str | None:
     return str(v)
 
 
-def read_xlsx(
-    path: Path, ds: Dataset, lookup: dict[str, str], header_row: int | None, sheet: object
-) -> RawTable:
+def read_xlsx(path: Path, ds: Dataset, lookup: dict[str, str], header_row: int | None, sheet: object) -> RawTable:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -300,9 +296,7 @@ def read_xlsx(
         elif str(sheet) in wb.sheetnames:
             ws = wb[str(sheet)]
         else:
-            raise DataError(
-                file, f"no sheet named {sheet!r}", expected=f"one of {', '.join(wb.sheetnames)}"
-            )
+            raise DataError(file, f"no sheet named {sheet!r}", expected=f"one of {', '.join(wb.sheetnames)}")
         cells = [[_cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
     finally:
         wb.close()
@@ -452,7 +446,5 @@ def load(folder: str | Path, month: str | None = None) -> Data:
         frames[name] = load_dataset(path, name, manifest.get(name), notices)
         files[name] = path.name
     if not frames:
-        raise DataError(
-            str(folder), "no dataset files found", expected="files such as orders.csv or an opskit.yaml"
-        )
+        raise DataError(str(folder), "no dataset files found", expected="files such as orders.csv or an opskit.yaml")
     return Data(frames, files, folder, month, notices)

@@ -55,9 +55,7 @@ def parse_timestamps(s: pd.Series) -> tuple[pd.Series, pd.Series]:
             .str.replace(r"\s+", " ", regex=True)
             .str.strip()
         )
-        parts = rest.str.extract(_TS_PATTERN).astype("float64").fillna(
-            {"hour": 0, "minute": 0, "second": 0}
-        )
+        parts = rest.str.extract(_TS_PATTERN).astype("float64").fillna({"hour": 0, "minute": 0, "second": 0})
         out.loc[todo] = pd.to_datetime(parts, errors="coerce")
     out = out.astype("datetime64[ns]")
     return out, out.isna() & text.notna()
@@ -122,9 +120,7 @@ def parse_month(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     text = to_text(s).str.normalize("NFKC")
     parts = text.str.extract(_MONTH.pattern).astype("float64")
     ok = parts[0].notna() & parts[1].between(1, 12)
-    out = (
-        parts[0].astype("Int64").astype("str") + "-" + parts[1].astype("Int64").astype("str").str.zfill(2)
-    ).where(ok)
+    out = (parts[0].astype("Int64").astype("str") + "-" + parts[1].astype("Int64").astype("str").str.zfill(2)).where(ok)
     return out, text.notna() & ~ok
 
 

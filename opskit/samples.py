@@ -41,8 +41,13 @@ def products(n_skus: int = 40) -> pd.DataFrame:
     sku = "SKU" + pd.Series(np.arange(1, n_skus + 1)).astype("str").str.zfill(4)
     names = pd.Series(cat) + "-" + pd.Series(np.arange(1, n_skus + 1)).astype("str")
     return pd.DataFrame(
-        {"sku": sku, "name": names, "category": cat, "retail_price": retail,
-         "cost_price": np.round(retail * rng.uniform(0.45, 0.6, n_skus), 2)}
+        {
+            "sku": sku,
+            "name": names,
+            "category": cat,
+            "retail_price": retail,
+            "cost_price": np.round(retail * rng.uniform(0.45, 0.6, n_skus), 2),
+        }
     )
 
 
@@ -51,19 +56,36 @@ def customers(n: int = 30) -> pd.DataFrame:
     ids = "C" + pd.Series(np.arange(1, n + 1)).astype("str").str.zfill(4)
     channel = np.where(np.arange(n) % 3 == 0, "distributor", "wechat")
     registered = pd.Timestamp("2025-03-01") + pd.to_timedelta(rng.integers(0, 300, n), unit="D")
-    account = "6222 0210 " + pd.Series(rng.integers(1000, 9999, n)).astype("str") + " " + pd.Series(
-        rng.integers(1000, 9999, n)).astype("str")
+    account = (
+        "6222 0210 "
+        + pd.Series(rng.integers(1000, 9999, n)).astype("str")
+        + " "
+        + pd.Series(rng.integers(1000, 9999, n)).astype("str")
+    )
     surnames = np.array(list("张王李赵刘陈杨黄吴周"))
     names = pd.Series(surnames[np.arange(n) % 10]) + np.where(channel == "distributor", "记商行", "女士")
     frame = pd.DataFrame(
-        {"customer_id": ids, "name": names, "channel": channel, "registered_at": registered,
-         "pay_account": account, "price_tier": np.where(channel == "distributor", "经销价", "会员价")}
+        {
+            "customer_id": ids,
+            "name": names,
+            "channel": channel,
+            "registered_at": registered,
+            "pay_account": account,
+            "price_tier": np.where(channel == "distributor", "经销价", "会员价"),
+        }
     )
-    late = pd.DataFrame([{  # registers only after its first October order: ORD-006
-        "customer_id": "C0901", "name": "迟建档商行", "channel": "distributor",
-        "registered_at": pd.Timestamp("2026-10-20 09:00"), "pay_account": "6222 0210 9010 9010",
-        "price_tier": "经销价",
-    }])
+    late = pd.DataFrame(
+        [
+            {  # registers only after its first October order: ORD-006
+                "customer_id": "C0901",
+                "name": "迟建档商行",
+                "channel": "distributor",
+                "registered_at": pd.Timestamp("2026-10-20 09:00"),
+                "pay_account": "6222 0210 9010 9010",
+                "price_tier": "经销价",
+            }
+        ]
+    )
     return pd.concat([frame, late], ignore_index=True)
 
 
@@ -87,30 +109,78 @@ def promotions(month: str, prods: pd.DataFrame) -> pd.DataFrame:
     yymm = start.strftime("%y%m")
     skus = prods["sku"]
     rows = [
-        dict(promo_id=f"P{yymm}-01", name="茶叶节", channel="tmall", start_at=start + 1 * D,
-             end_at=start + 8 * D - M, plan_submitted_at=start + 1 * D - 14 * D,  # exactly 14 days: complies
-             approved_at=start - 12 * D, confirmed_salesops_at=start - 11 * D,
-             confirmed_marketing_at=start - 11 * D, goal="提升茶叶销量", budget=20000.0,
-             channels="天猫首页,直播", scope_skus="、".join(skus[[0, 4, 8]]), target_sales=500.0,
-             gift_rule="", review_submitted_at=start + 8 * D - M + 7 * D),  # exactly 7 days: complies
-        dict(promo_id=f"P{yymm}-02", name="双十一预热", channel="wechat", start_at=start + 19 * D,
-             end_at=start + 27 * D + 20 * H, plan_submitted_at=start + 9 * D,  # 10 days ahead: PRM-001
-             approved_at=start + 20 * D,  # after the start: PRM-002
-             confirmed_salesops_at=start + 15 * D, confirmed_marketing_at=start + 15 * D,
-             goal="预热拉新", budget=15000.0, channels="微信社群", scope_skus=" ".join(skus[[1, 5]]),
-             target_sales=300.0, gift_rule="", review_submitted_at=pd.NaT),  # ends day 28: pending
-        dict(promo_id=f"P{yymm}-03", name="坚果买二送一", channel="tmall", start_at=start + 9 * D,
-             end_at=start + 16 * D - M, plan_submitted_at=start - 10 * D, approved_at=start - 8 * D,
-             confirmed_salesops_at=start - 7 * D, confirmed_marketing_at=pd.NaT,  # PRM-003
-             goal="坚果清库存", budget=30000.0, channels="天猫", scope_skus=",".join(skus[[2, 6]]),
-             target_sales=200.0, gift_rule="买2件送1件",
-             review_submitted_at=start + 16 * D + 10 * D),  # 10 days after the end: PRM-005
-        dict(promo_id=f"P{yymm}-04", name="果干折扣周", channel="tmall", start_at=start + 14 * D,
-             end_at=start + 21 * D - M, plan_submitted_at=start - 5 * D, approved_at=start - 3 * D,
-             confirmed_salesops_at=start - 2 * D, confirmed_marketing_at=start - 2 * D,
-             goal="", budget=10.0,  # PRM-004 (no goal) and PRM-007 (cost above budget)
-             channels="天猫", scope_skus="；".join(skus[[3, 7]]), target_sales=9_000_000.0,  # PRM-008
-             gift_rule="", review_submitted_at=start + 24 * D),
+        dict(
+            promo_id=f"P{yymm}-01",
+            name="茶叶节",
+            channel="tmall",
+            start_at=start + 1 * D,
+            end_at=start + 8 * D - M,
+            plan_submitted_at=start + 1 * D - 14 * D,  # exactly 14 days: complies
+            approved_at=start - 12 * D,
+            confirmed_salesops_at=start - 11 * D,
+            confirmed_marketing_at=start - 11 * D,
+            goal="提升茶叶销量",
+            budget=20000.0,
+            channels="天猫首页,直播",
+            scope_skus="、".join(skus[[0, 4, 8]]),
+            target_sales=500.0,
+            gift_rule="",
+            review_submitted_at=start + 8 * D - M + 7 * D,
+        ),  # exactly 7 days: complies
+        dict(
+            promo_id=f"P{yymm}-02",
+            name="双十一预热",
+            channel="wechat",
+            start_at=start + 19 * D,
+            end_at=start + 27 * D + 20 * H,
+            plan_submitted_at=start + 9 * D,  # 10 days ahead: PRM-001
+            approved_at=start + 20 * D,  # after the start: PRM-002
+            confirmed_salesops_at=start + 15 * D,
+            confirmed_marketing_at=start + 15 * D,
+            goal="预热拉新",
+            budget=15000.0,
+            channels="微信社群",
+            scope_skus=" ".join(skus[[1, 5]]),
+            target_sales=300.0,
+            gift_rule="",
+            review_submitted_at=pd.NaT,
+        ),  # ends day 28: pending
+        dict(
+            promo_id=f"P{yymm}-03",
+            name="坚果买二送一",
+            channel="tmall",
+            start_at=start + 9 * D,
+            end_at=start + 16 * D - M,
+            plan_submitted_at=start - 10 * D,
+            approved_at=start - 8 * D,
+            confirmed_salesops_at=start - 7 * D,
+            confirmed_marketing_at=pd.NaT,  # PRM-003
+            goal="坚果清库存",
+            budget=30000.0,
+            channels="天猫",
+            scope_skus=",".join(skus[[2, 6]]),
+            target_sales=200.0,
+            gift_rule="买2件送1件",
+            review_submitted_at=start + 16 * D + 10 * D,
+        ),  # 10 days after the end: PRM-005
+        dict(
+            promo_id=f"P{yymm}-04",
+            name="果干折扣周",
+            channel="tmall",
+            start_at=start + 14 * D,
+            end_at=start + 21 * D - M,
+            plan_submitted_at=start - 5 * D,
+            approved_at=start - 3 * D,
+            confirmed_salesops_at=start - 2 * D,
+            confirmed_marketing_at=start - 2 * D,
+            goal="",
+            budget=10.0,  # PRM-004 (no goal) and PRM-007 (cost above budget)
+            channels="天猫",
+            scope_skus="；".join(skus[[3, 7]]),
+            target_sales=9_000_000.0,  # PRM-008
+            gift_rule="",
+            review_submitted_at=start + 24 * D,
+        ),
     ]
     return pd.DataFrame(rows)
 
@@ -125,8 +195,11 @@ def background_orders(month: str, n: int, prods: pd.DataFrame, custs: pd.DataFra
     rng = np.random.default_rng(seed)
     start = pd.Timestamp(month + "-01")
     days = start.days_in_month
-    created = start + pd.to_timedelta(rng.integers(0, days, n), unit="D") + pd.to_timedelta(
-        rng.integers(8 * 60, 22 * 60, n), unit="min")
+    created = (
+        start
+        + pd.to_timedelta(rng.integers(0, days, n), unit="D")
+        + pd.to_timedelta(rng.integers(8 * 60, 22 * 60, n), unit="min")
+    )
     channel = rng.choice(["tmall", "wechat", "distributor"], n, p=[0.5, 0.3, 0.2])
     regs = {c: custs[(custs["channel"] == c) & (custs["registered_at"] < start)] for c in ("wechat", "distributor")}
     cust = pd.Series("tb_" + pd.Series(rng.integers(10000, 99999, n)).astype("str"))
@@ -143,19 +216,28 @@ def background_orders(month: str, n: int, prods: pd.DataFrame, custs: pd.DataFra
     paid = created + pd.to_timedelta(rng.integers(0, 60, n), unit="min")
     shipped = paid + pd.to_timedelta(rng.integers(60, 20 * 60, n), unit="min")
     refunded = rng.random(n) < 0.02
-    orders = pd.DataFrame({
-        "order_id": np.where(channel == "tmall", "TM", np.where(channel == "wechat", "WX", "JX"))
-        + start.strftime("%y%m") + _ids("", n, 6),
-        "channel": channel, "customer_id": cust.to_numpy(), "pay_account": account.to_numpy(),
-        "created_at": created, "paid_at": paid, "accepted_at": accepted, "contacted_at": contacted,
-        "confirmed_at": confirmed, "handed_off_at": handed,
-        "shipped_at": pd.Series(shipped).where(~refunded),
-        "delivered_at": pd.Series(shipped + pd.to_timedelta(rng.integers(20, 72, n), unit="h")).where(~refunded),
-        "refunded_at": pd.Series(paid + 2 * H).where(refunded),
-        "status": np.where(refunded, "已退款", "已签收"),
-        "special_case": False,
-        "waybill_no": "SF" + pd.Series(rng.integers(10**9, 10**10, n)).astype("str"),
-    })
+    orders = pd.DataFrame(
+        {
+            "order_id": np.where(channel == "tmall", "TM", np.where(channel == "wechat", "WX", "JX"))
+            + start.strftime("%y%m")
+            + _ids("", n, 6),
+            "channel": channel,
+            "customer_id": cust.to_numpy(),
+            "pay_account": account.to_numpy(),
+            "created_at": created,
+            "paid_at": paid,
+            "accepted_at": accepted,
+            "contacted_at": contacted,
+            "confirmed_at": confirmed,
+            "handed_off_at": handed,
+            "shipped_at": pd.Series(shipped).where(~refunded),
+            "delivered_at": pd.Series(shipped + pd.to_timedelta(rng.integers(20, 72, n), unit="h")).where(~refunded),
+            "refunded_at": pd.Series(paid + 2 * H).where(refunded),
+            "status": np.where(refunded, "已退款", "已签收"),
+            "special_case": False,
+            "waybill_no": "SF" + pd.Series(rng.integers(10**9, 10**10, n)).astype("str"),
+        }
+    )
     dealer = (channel == "distributor") & ~refunded
     for column, name in MANAGERS.items():
         orders[column] = pd.Series(np.where(dealer, name, None), dtype="str")
@@ -169,14 +251,16 @@ def _lines(orders: pd.DataFrame, prods: pd.DataFrame, rng: np.random.Generator) 
     sku_idx = rng.integers(0, len(prods), len(idx))
     dealer = orders["channel"].to_numpy()[idx] == "distributor"
     retail = prods["retail_price"].to_numpy()[sku_idx]
-    return pd.DataFrame({
-        "order_id": orders["order_id"].to_numpy()[idx],
-        "sku": prods["sku"].to_numpy()[sku_idx],
-        "qty": rng.integers(1, 5, len(idx)),
-        "unit_price": np.round(np.where(dealer, retail * 0.8, retail), 2),
-        "is_gift": False,
-        "promo_id": pd.Series(pd.NA, index=range(len(idx)), dtype="str"),
-    })
+    return pd.DataFrame(
+        {
+            "order_id": orders["order_id"].to_numpy()[idx],
+            "sku": prods["sku"].to_numpy()[sku_idx],
+            "qty": rng.integers(1, 5, len(idx)),
+            "unit_price": np.round(np.where(dealer, retail * 0.8, retail), 2),
+            "is_gift": False,
+            "promo_id": pd.Series(pd.NA, index=range(len(idx)), dtype="str"),
+        }
+    )
 
 
 def apply_promotions(orders: pd.DataFrame, lines: pd.DataFrame, promos: pd.DataFrame, prods: pd.DataFrame):
@@ -197,12 +281,25 @@ def apply_promotions(orders: pd.DataFrame, lines: pd.DataFrame, promos: pd.DataF
 def _order(order_id: str, channel: str, created: pd.Timestamp, **changes) -> dict:
     """A compliant order at `created`; `changes` plant the case."""
     row = dict(
-        order_id=order_id, channel=channel, customer_id="tb_planted", pay_account=None,
-        created_at=created, paid_at=created + 5 * M, accepted_at=created + 2 * M,
-        contacted_at=created + 7 * M, confirmed_at=created + 10 * M, handed_off_at=created + 3 * H,
-        shipped_at=created + 6 * H, delivered_at=created + 2 * D, refunded_at=pd.NaT, status="已签收",
-        special_case=False, waybill_no="SF0000000000",
-        sign_ecommerce=None, sign_marketing=None, sign_salesops=None,
+        order_id=order_id,
+        channel=channel,
+        customer_id="tb_planted",
+        pay_account=None,
+        created_at=created,
+        paid_at=created + 5 * M,
+        accepted_at=created + 2 * M,
+        contacted_at=created + 7 * M,
+        confirmed_at=created + 10 * M,
+        handed_off_at=created + 3 * H,
+        shipped_at=created + 6 * H,
+        delivered_at=created + 2 * D,
+        refunded_at=pd.NaT,
+        status="已签收",
+        special_case=False,
+        waybill_no="SF0000000000",
+        sign_ecommerce=None,
+        sign_marketing=None,
+        sign_salesops=None,
     )
     if channel == "distributor":
         row.update(MANAGERS)
@@ -222,36 +319,75 @@ def planted_orders(month: str, custs: pd.DataFrame, prods: pd.DataFrame) -> tupl
         _order("ORD001-LATE", "tmall", t, contacted_at=t + 2 * M + 11 * M),
         _order("ORD001-EXACT", "tmall", t, contacted_at=t + 2 * M + 10 * M),
         _order("ORD001-NEVER", "tmall", t, contacted_at=pd.NaT),
-        _order("ORD001-PENDING", "tmall", last - 8 * M, contacted_at=pd.NaT, paid_at=pd.NaT,
-               shipped_at=pd.NaT, delivered_at=pd.NaT, confirmed_at=pd.NaT, handed_off_at=pd.NaT,
-               status="待付款"),
+        _order(
+            "ORD001-PENDING",
+            "tmall",
+            last - 8 * M,
+            contacted_at=pd.NaT,
+            paid_at=pd.NaT,
+            shipped_at=pd.NaT,
+            delivered_at=pd.NaT,
+            confirmed_at=pd.NaT,
+            handed_off_at=pd.NaT,
+            status="待付款",
+        ),
         _order("ORD002-LATE", "tmall", t, handed_off_at=t + 10 * M + 25 * H),
         _order("ORD002-EXACT", "tmall", t, handed_off_at=t + 10 * M + 24 * H),
         _order("ORD002-NEVER", "tmall", t, handed_off_at=pd.NaT),
-        _order("ORD002-PENDING", "tmall", last - 14 * H, handed_off_at=pd.NaT, shipped_at=pd.NaT,
-               delivered_at=pd.NaT, status="待发货"),
+        _order(
+            "ORD002-PENDING",
+            "tmall",
+            last - 14 * H,
+            handed_off_at=pd.NaT,
+            shipped_at=pd.NaT,
+            delivered_at=pd.NaT,
+            status="待发货",
+        ),
         _order("ORD003-LATE", "wechat", t, **_reg(wechat), shipped_at=t + 5 * M + 30 * H, delivered_at=t + 3 * D),
         _order("ORD003-EXACT", "tmall", t, shipped_at=t + 5 * M + 24 * H, delivered_at=t + 3 * D),
         _order("ORD003-NEVER", "tmall", t, shipped_at=pd.NaT, delivered_at=pd.NaT, status="待发货"),
-        _order("ORD003-PENDING", "tmall", last - 4 * H, shipped_at=pd.NaT, delivered_at=pd.NaT,
-               handed_off_at=pd.NaT, status="待发货"),
-        _order("ORD003-REFUNDED", "tmall", t, shipped_at=pd.NaT, delivered_at=pd.NaT,
-               refunded_at=t + 2 * H, status="已退款"),
+        _order(
+            "ORD003-PENDING",
+            "tmall",
+            last - 4 * H,
+            shipped_at=pd.NaT,
+            delivered_at=pd.NaT,
+            handed_off_at=pd.NaT,
+            status="待发货",
+        ),
+        _order(
+            "ORD003-REFUNDED",
+            "tmall",
+            t,
+            shipped_at=pd.NaT,
+            delivered_at=pd.NaT,
+            refunded_at=t + 2 * H,
+            status="已退款",
+        ),
         _order("ORD004-TWO", "distributor", t, **reg, sign_marketing=None),
         _order("ORD004-SPECIAL-OK", "distributor", t, **reg, sign_salesops=None, special_case=True),
-        _order("ORD004-SPECIAL-ONE", "distributor", t, **reg, sign_salesops=None, sign_marketing=None,
-               special_case=True),
+        _order(
+            "ORD004-SPECIAL-ONE", "distributor", t, **reg, sign_salesops=None, sign_marketing=None, special_case=True
+        ),
         _order("ORD005-EARLY", "tmall", t, paid_at=t + 8 * H, shipped_at=t + 6 * H),
         _order("ORD005-UNPAID", "tmall", t, paid_at=pd.NaT),
         _order("ORD006-UNKNOWN", "wechat", t, customer_id="C9999", pay_account="6222 0000 0000 0000"),
-        _order("ORD006-LATE-REG", "distributor", s + 9 * D, customer_id="C0901",
-               pay_account="6222 0210 9010 9010"),
+        _order("ORD006-LATE-REG", "distributor", s + 9 * D, customer_id="C0901", pay_account="6222 0210 9010 9010"),
         _order("ORD006-BLANK", "wechat", t, customer_id=None),
-        _order("ORD007-ACCOUNT", "distributor", t, customer_id=dealer["customer_id"],
-               pay_account="6228 4800 1111 2222"),
+        _order(
+            "ORD007-ACCOUNT", "distributor", t, customer_id=dealer["customer_id"], pay_account="6228 4800 1111 2222"
+        ),
         _order("ORD009-PAID-EARLY", "tmall", t, paid_at=t - 30 * M),
-        _order("ORD009-GHOST", "tmall", t, shipped_at=pd.NaT, handed_off_at=t + 3 * H, paid_at=t + 5 * M,
-               delivered_at=t + 2 * D, status="已签收"),
+        _order(
+            "ORD009-GHOST",
+            "tmall",
+            t,
+            shipped_at=pd.NaT,
+            handed_off_at=t + 3 * H,
+            paid_at=t + 5 * M,
+            delivered_at=t + 2 * D,
+            status="已签收",
+        ),
         _order("ORD010-CHANGED", "tmall", t),
     ]
     if month != MONTHS[-1]:
@@ -267,8 +403,10 @@ def planted_orders(month: str, custs: pd.DataFrame, prods: pd.DataFrame) -> tupl
             price = np.round(price * 0.8, 2)  # dealer price: ORD-008 when the customer does not qualify
         if oid.startswith("ORD006-LATE"):
             price = sku.loc[pick, "retail_price"].to_numpy()  # charged retail: complies with ORD-008
-        lines += [dict(order_id=oid, sku=k, qty=2, unit_price=p, is_gift=False, promo_id=None)
-                  for k, p in zip(pick, price, strict=True)]
+        lines += [
+            dict(order_id=oid, sku=k, qty=2, unit_price=p, is_gift=False, promo_id=None)
+            for k, p in zip(pick, price, strict=True)
+        ]
     return orders, pd.DataFrame(lines)
 
 
@@ -283,8 +421,12 @@ def orders_month(month: str, n: int, prods: pd.DataFrame, custs: pd.DataFrame, p
     lines = pd.concat([lines, planted_lines], ignore_index=True)
     lines = apply_promotions(orders, lines, promos, prods)
     lines = _planted_gift_excess(month, orders, lines, promos)
-    orders["amount"] = orders["order_id"].map(
-        (lines["qty"] * lines["unit_price"]).groupby(lines["order_id"]).sum()).round(2).fillna(0.0)
+    orders["amount"] = (
+        orders["order_id"]
+        .map((lines["qty"] * lines["unit_price"]).groupby(lines["order_id"]).sum())
+        .round(2)
+        .fillna(0.0)
+    )
     changed = orders[orders["order_id"].str.startswith("ORD010-CHANGED")].assign(amount=lambda f: f["amount"] + 100)
     duplicate = orders.iloc[[3]]  # an exact duplicate row: reported and dropped by the loader
     return pd.concat([orders, changed, duplicate], ignore_index=True), lines
@@ -295,7 +437,9 @@ def _planted_gift_excess(month: str, orders: pd.DataFrame, lines: pd.DataFrame, 
     promo = promos.iloc[2]
     sku = _scope(promos.iloc[[2]])["sku"].iloc[0]
     order = orders[orders["order_id"].str.startswith("ORD001-LATE")]["order_id"].iloc[0]
-    extra = pd.DataFrame([dict(order_id=order, sku=sku, qty=2, unit_price=0.0, is_gift=True, promo_id=promo["promo_id"])])
+    extra = pd.DataFrame(
+        [dict(order_id=order, sku=sku, qty=2, unit_price=0.0, is_gift=True, promo_id=promo["promo_id"])]
+    )
     return pd.concat([lines, extra], ignore_index=True)
 
 
@@ -314,35 +458,56 @@ def gift_writeoffs(month: str, orders: pd.DataFrame, lines: pd.DataFrame) -> pd.
 def tickets_month(month: str, n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     rng = np.random.default_rng(seed)
     s = pd.Timestamp(month + "-01")
-    created = s + pd.to_timedelta(rng.integers(0, s.days_in_month - 3, n), unit="D") + pd.to_timedelta(
-        rng.integers(7 * 60, 23 * 60, n), unit="min")
+    created = (
+        s
+        + pd.to_timedelta(rng.integers(0, s.days_in_month - 3, n), unit="D")
+        + pd.to_timedelta(rng.integers(7 * 60, 23 * 60, n), unit="min")
+    )
     channel = rng.choice(list(CS_CHANNELS), n, p=[0.3, 0.5, 0.1, 0.1])
     kind = rng.choice(list(TICKET_TYPES), n, p=[0.6, 0.15, 0.25])
     reply = created + pd.to_timedelta(rng.integers(2, 20 * 60, n), unit="min")
     resolved = reply + pd.to_timedelta(rng.integers(10, 20 * 60, n), unit="min")
     categories = np.array(["物流", "商品质量", "价格", "发票", "退换货", "活动规则"])
-    tickets = pd.DataFrame({
-        "ticket_id": "T" + s.strftime("%y%m") + _ids("", n),
-        "channel": channel, "type": kind, "category": categories[rng.integers(0, 6, n)],
-        "customer_id": "tb_" + pd.Series(rng.integers(10000, 10400, n)).astype("str"),
-        "order_id": None, "created_at": created, "first_reply_at": reply, "resolved_at": resolved,
-        "feedback_at": resolved + pd.to_timedelta(rng.integers(1, 60, n), unit="min"),
-        "agent": np.array(AGENTS)[rng.integers(0, len(AGENTS), n)],
-    })
+    tickets = pd.DataFrame(
+        {
+            "ticket_id": "T" + s.strftime("%y%m") + _ids("", n),
+            "channel": channel,
+            "type": kind,
+            "category": categories[rng.integers(0, 6, n)],
+            "customer_id": "tb_" + pd.Series(rng.integers(10000, 10400, n)).astype("str"),
+            "order_id": None,
+            "created_at": created,
+            "first_reply_at": reply,
+            "resolved_at": resolved,
+            "feedback_at": resolved + pd.to_timedelta(rng.integers(1, 60, n), unit="min"),
+            "agent": np.array(AGENTS)[rng.integers(0, len(AGENTS), n)],
+        }
+    )
     c = s + 5 * D + 9 * H
     last = (pd.Period(month, "M") + 1).start_time
     planted = [
         dict(ticket_id="CS001-LATE", first_reply_at=c + 30 * H, resolved_at=c + 31 * H, feedback_at=c + 32 * H),
         dict(ticket_id="CS001-EXACT", first_reply_at=c + 24 * H),
         dict(ticket_id="CS001-NEVER", first_reply_at=pd.NaT, resolved_at=pd.NaT, feedback_at=pd.NaT),
-        dict(ticket_id="CS001-PENDING", created_at=last - 12 * H, first_reply_at=pd.NaT,
-             resolved_at=pd.NaT, feedback_at=pd.NaT),
+        dict(
+            ticket_id="CS001-PENDING",
+            created_at=last - 12 * H,
+            first_reply_at=pd.NaT,
+            resolved_at=pd.NaT,
+            feedback_at=pd.NaT,
+        ),
         dict(ticket_id="CS002-SLOW", type="after_sales", resolved_at=c + 50 * H, feedback_at=c + 51 * H),
         dict(ticket_id="CS002-NO-FEEDBACK", type="after_sales", resolved_at=c + 40 * H, feedback_at=pd.NaT),
         dict(ticket_id="CS002-EXACT", type="after_sales", resolved_at=c + 48 * H, feedback_at=c + 49 * H),
         dict(ticket_id="CS003-LATE", type="complaint", resolved_at=c + 30 * H, feedback_at=c + 60 * H),
-        dict(ticket_id="CS003-PENDING", type="complaint", created_at=last - 20 * H, first_reply_at=last - 19 * H,
-             resolved_at=pd.NaT, feedback_at=pd.NaT),
+        dict(
+            ticket_id="CS003-PENDING",
+            type="complaint",
+            created_at=last - 20 * H,
+            first_reply_at=last - 19 * H,
+            resolved_at=pd.NaT,
+            feedback_at=pd.NaT,
+        ),
         dict(ticket_id="CS004-BLANK", category=None),
         dict(ticket_id="CS005-NO-GREETING", channel="online_chat"),
         dict(ticket_id="CS006-NO-CLOSING", channel="online_chat"),
@@ -351,8 +516,18 @@ def tickets_month(month: str, n: int, seed: int) -> tuple[pd.DataFrame, pd.DataF
     ]
     if month != MONTHS[-1]:
         planted = [p for p in planted if p["ticket_id"] in ("CS001-LATE", "CS004-BLANK")]
-    base = dict(channel="phone", type="inquiry", category="物流", customer_id="tb_20001", order_id=None,
-                created_at=c, first_reply_at=c + 1 * H, resolved_at=c + 2 * H, feedback_at=c + 3 * H, agent="小王")
+    base = dict(
+        channel="phone",
+        type="inquiry",
+        category="物流",
+        customer_id="tb_20001",
+        order_id=None,
+        created_at=c,
+        first_reply_at=c + 1 * H,
+        resolved_at=c + 2 * H,
+        feedback_at=c + 3 * H,
+        agent="小王",
+    )
     rows = pd.DataFrame([{**base, **p} for p in planted])
     rows["ticket_id"] = rows["ticket_id"] + "-" + s.strftime("%y%m")
     tickets = pd.concat([tickets, rows], ignore_index=True)
@@ -373,15 +548,30 @@ def _messages(tickets: pd.DataFrame) -> pd.DataFrame:
     reply = pd.Series("已为您查询，订单正在配送中，请耐心等待。", index=chats.index)
     reply[tid.str.startswith("CS007")] = "查了，在路上。"
     parts = [
-        pd.DataFrame({"ticket_id": tid, "sent_at": chats["created_at"], "sender": "customer", "text": "在吗？我的订单什么时候发货？"}),
+        pd.DataFrame(
+            {
+                "ticket_id": tid,
+                "sent_at": chats["created_at"],
+                "sender": "customer",
+                "text": "在吗？我的订单什么时候发货？",
+            }
+        ),
         pd.DataFrame({"ticket_id": tid, "sent_at": t0, "sender": "agent", "text": greeting}),
         pd.DataFrame({"ticket_id": tid, "sent_at": t0 + 2 * M, "sender": "agent", "text": reply}),
         pd.DataFrame({"ticket_id": tid, "sent_at": t0 + 4 * M, "sender": "customer", "text": "好的"}),
         pd.DataFrame({"ticket_id": tid, "sent_at": t0 + 5 * M, "sender": "agent", "text": closing}),
     ]
     silent = tickets[tickets["ticket_id"].str.startswith("CHAT-SILENT")]
-    parts.append(pd.DataFrame({"ticket_id": silent["ticket_id"], "sent_at": silent["created_at"],
-                               "sender": "customer", "text": "你好，有人吗？"}))
+    parts.append(
+        pd.DataFrame(
+            {
+                "ticket_id": silent["ticket_id"],
+                "sent_at": silent["created_at"],
+                "sender": "customer",
+                "text": "你好，有人吗？",
+            }
+        )
+    )
     return pd.concat(parts, ignore_index=True).sort_values(["ticket_id", "sent_at"], kind="stable")
 
 
@@ -405,8 +595,20 @@ def stock_month(month: str, prods: pd.DataFrame, opening: pd.Series, seed: int):
         out = np.minimum(out, stock + inbound)
         ret = np.where(moves & (rng.random(n) < 0.05), 1, 0)
         close = stock + inbound + ret - out
-        rows.append(pd.DataFrame({"date": day, "sku": skus, "opening_qty": stock, "in_qty": inbound,
-                                  "out_qty": out, "gift_qty": 0, "return_qty": ret, "closing_qty": close}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "date": day,
+                    "sku": skus,
+                    "opening_qty": stock,
+                    "in_qty": inbound,
+                    "out_qty": out,
+                    "gift_qty": 0,
+                    "return_qty": ret,
+                    "closing_qty": close,
+                }
+            )
+        )
         stock = close
     ledger = pd.concat(rows, ignore_index=True)
     purchases = ledger.groupby("sku", as_index=False)["in_qty"].sum().rename(columns={"in_qty": "qty"})
@@ -443,8 +645,13 @@ def _plant_stock(month: str, ledger: pd.DataFrame, purchases: pd.DataFrame, prod
         ledger.loc[hit(neg, day), ["in_qty", "return_qty", "gift_qty"]] = 0
         ledger.loc[hit(neg, nxt), "opening_qty"] = -2
         ledger.loc[hit(neg, nxt), "closing_qty"] = (
-            -2 + ledger.loc[hit(neg, nxt), "in_qty"] + ledger.loc[hit(neg, nxt), "return_qty"]
-            - ledger.loc[hit(neg, nxt), "out_qty"] - ledger.loc[hit(neg, nxt), "gift_qty"] + 30)
+            -2
+            + ledger.loc[hit(neg, nxt), "in_qty"]
+            + ledger.loc[hit(neg, nxt), "return_qty"]
+            - ledger.loc[hit(neg, nxt), "out_qty"]
+            - ledger.loc[hit(neg, nxt), "gift_qty"]
+            + 30
+        )
         ledger.loc[hit(neg, nxt), "in_qty"] += 30
         later = (ledger["sku"] == neg) & (ledger["date"] > nxt)
         shift = int(ledger.loc[hit(neg, nxt), "closing_qty"].iloc[0]) - book(neg, nxt)
@@ -452,43 +659,92 @@ def _plant_stock(month: str, ledger: pd.DataFrame, purchases: pd.DataFrame, prod
         purchases = _recount_purchases(ledger, purchases, month)
         # STK-008: finance wrote off 10 fewer units of one SKU, and a purchase the ledger never received
         purchases.loc[purchases["sku"] == purchases["sku"].iloc[0], "qty"] -= 10
-        purchases = pd.concat([purchases, pd.DataFrame([dict(sku="SKU9001", qty=12, month=month, kind="purchase",
-                                                              promo_id=None)])], ignore_index=True)
+        purchases = pd.concat(
+            [purchases, pd.DataFrame([dict(sku="SKU9001", qty=12, month=month, kind="purchase", promo_id=None)])],
+            ignore_index=True,
+        )
     at = ledger.set_index(["sku", "date"])
     count_day = s + (min(30, s.days_in_month) - 1) * D
     yymm = s.strftime("%y%m")
-    main = pd.DataFrame({"count_id": f"PD{yymm}-A", "count_date": count_day, "sku": sku[:30],
-                         "counters": "张三、李四", "is_recount": False})
+    main = pd.DataFrame(
+        {
+            "count_id": f"PD{yymm}-A",
+            "count_date": count_day,
+            "sku": sku[:30],
+            "counters": "张三、李四",
+            "is_recount": False,
+        }
+    )
     main["counted_qty"] = [book(k, count_day) for k in main["sku"]]
     if not full:
         main.loc[0, "counted_qty"] -= 1
-        recount = pd.DataFrame([dict(count_id=f"PD{yymm}-R1", count_date=count_day + D, sku=sku[0],
-                                     counted_qty=book(sku[0], count_day) - 1, counters="张三,李四",
-                                     is_recount=True)])
+        recount = pd.DataFrame(
+            [
+                dict(
+                    count_id=f"PD{yymm}-R1",
+                    count_date=count_day + D,
+                    sku=sku[0],
+                    counted_qty=book(sku[0], count_day) - 1,
+                    counters="张三,李四",
+                    is_recount=True,
+                )
+            ]
+        )
         return ledger, purchases, pd.concat([main, recount], ignore_index=True)
     # STK-003: a shortage (recounted next day, confirmed: STK-005), a surplus (recounted exactly
     # 3 days later: complies), and a SKU counted that the ledger does not hold (recount pending)
     short, surplus = sku[0], sku[1]
     main.loc[main["sku"] == short, "counted_qty"] -= 3
     main.loc[main["sku"] == surplus, "counted_qty"] += 2
-    ghost = pd.DataFrame([dict(count_id=f"PD{yymm}-A", count_date=count_day, sku="SKU9002", counted_qty=5,
-                               counters="张三、李四", is_recount=False)])
+    ghost = pd.DataFrame(
+        [
+            dict(
+                count_id=f"PD{yymm}-A",
+                count_date=count_day,
+                sku="SKU9002",
+                counted_qty=5,
+                counters="张三、李四",
+                is_recount=False,
+            )
+        ]
+    )
     # STK-001 and STK-002: a second sheet counted early by one person; its variance is recounted
     # 4 days later (STK-004), and the recount confirms a shortage (STK-005)
     early_day = s + 25 * D
     late = sku[35]
-    early = pd.DataFrame({"count_id": f"PD{yymm}-B", "count_date": early_day, "sku": sku[30:40],
-                          "counters": "王五", "is_recount": False})
+    early = pd.DataFrame(
+        {"count_id": f"PD{yymm}-B", "count_date": early_day, "sku": sku[30:40], "counters": "王五", "is_recount": False}
+    )
     early["counted_qty"] = [book(k, early_day) for k in early["sku"]]
     early.loc[early["sku"] == late, "counted_qty"] -= 4
-    recounts = pd.DataFrame([
-        dict(count_id=f"PD{yymm}-R1", count_date=count_day + D, sku=short,
-             counted_qty=book(short, count_day + D) - 3, counters="张三/李四", is_recount=True),
-        dict(count_id=f"PD{yymm}-R2", count_date=count_day + 3 * D, sku=surplus,
-             counted_qty=book(surplus, count_day) + 2, counters="张三 李四", is_recount=True),
-        dict(count_id=f"PD{yymm}-R3", count_date=early_day + 4 * D, sku=late,
-             counted_qty=book(late, early_day + 4 * D) - 1, counters="王五,赵六", is_recount=True),
-    ])
+    recounts = pd.DataFrame(
+        [
+            dict(
+                count_id=f"PD{yymm}-R1",
+                count_date=count_day + D,
+                sku=short,
+                counted_qty=book(short, count_day + D) - 3,
+                counters="张三/李四",
+                is_recount=True,
+            ),
+            dict(
+                count_id=f"PD{yymm}-R2",
+                count_date=count_day + 3 * D,
+                sku=surplus,
+                counted_qty=book(surplus, count_day) + 2,
+                counters="张三 李四",
+                is_recount=True,
+            ),
+            dict(
+                count_id=f"PD{yymm}-R3",
+                count_date=early_day + 4 * D,
+                sku=late,
+                counted_qty=book(late, early_day + 4 * D) - 1,
+                counters="王五,赵六",
+                is_recount=True,
+            ),
+        ]
+    )
     return ledger, purchases, pd.concat([main, ghost, early, recounts], ignore_index=True)
 
 
@@ -515,8 +771,15 @@ def generate(scale: int | None = None) -> dict[str, dict[str, pd.DataFrame]]:
         ledger, counts, purchases, opening = stock_month(month, prods, opening, SEED + 10 * i + 2)
         writeoffs = pd.concat([purchases, gift_writeoffs(month, orders, lines)], ignore_index=True)
         out[month] = dict(
-            orders=orders, order_lines=lines, customers=custs, products=prods, promotions=promos,
-            cs_tickets=tickets, cs_messages=messages, stock_ledger=ledger, stock_counts=counts,
+            orders=orders,
+            order_lines=lines,
+            customers=custs,
+            products=prods,
+            promotions=promos,
+            cs_tickets=tickets,
+            cs_messages=messages,
+            stock_ledger=ledger,
+            stock_counts=counts,
             finance_writeoffs=writeoffs[["month", "sku", "kind", "qty", "promo_id"]],
         )
     return out
@@ -568,8 +831,11 @@ def write_month(folder: Path, frames: dict[str, pd.DataFrame], month: str, big: 
         if old.is_file():
             old.unlink()
     ts_cols = [c.name for c in DATASETS["orders"].columns if c.kind == "timestamp"]
-    orders = _zh_values(frames["orders"], "channel", {"tmall": ("天猫旗舰店",), "wechat": ("微店",),
-                                                       "distributor": ("经销商",), "other": ("其他",)})
+    orders = _zh_values(
+        frames["orders"],
+        "channel",
+        {"tmall": ("天猫旗舰店",), "wechat": ("微店",), "distributor": ("经销商",), "other": ("其他",)},
+    )
     if big:
         for name, frame in frames.items():
             frame.to_parquet(folder / f"{name}.parquet", index=False)
@@ -587,15 +853,17 @@ def write_month(folder: Path, frames: dict[str, pd.DataFrame], month: str, big: 
     promos = _zh_values(frames["promotions"], "channel", CHANNELS)
     _xlsx(folder / "promotions.xlsx", _zh_headers("promotions", promos), sheet="活动方案")
     tickets = _zh_values(_zh_values(frames["cs_tickets"], "channel", CS_CHANNELS), "type", TICKET_TYPES)
-    _zh_headers("cs_tickets", _mixed_times(tickets, ["created_at", "first_reply_at", "resolved_at", "feedback_at"])
-                ).to_csv(folder / "cs_tickets.csv", index=False)
+    _zh_headers(
+        "cs_tickets", _mixed_times(tickets, ["created_at", "first_reply_at", "resolved_at", "feedback_at"])
+    ).to_csv(folder / "cs_tickets.csv", index=False)
     frames["cs_messages"].to_parquet(folder / "cs_messages.parquet", index=False)
     ledger = _zh_headers("stock_ledger", frames["stock_ledger"])
     y, m = month.split("-")
     _xlsx(folder / "电商台帐表.xlsx", ledger, title=f"电商台帐表 {y}年{int(m)}月", sheet="台帐")
     counts = frames["stock_counts"].assign(
         count_date=frames["stock_counts"]["count_date"].dt.strftime("%Y/%m/%d"),
-        is_recount=frames["stock_counts"]["is_recount"].map({True: "是", False: "否"}))
+        is_recount=frames["stock_counts"]["is_recount"].map({True: "是", False: "否"}),
+    )
     _zh_headers("stock_counts", counts).to_csv(folder / "盘点表.csv", index=False, encoding="gb18030")
     writeoffs = _zh_values(frames["finance_writeoffs"], "kind", WRITEOFF_KINDS)
     writeoffs["month"] = f"{y}年{int(m)}月"
@@ -603,7 +871,9 @@ def write_month(folder: Path, frames: dict[str, pd.DataFrame], month: str, big: 
     manifest = {"datasets": {"stock_ledger": {"file": "电商台帐表.xlsx", "sheet": "台帐"}}}
     (folder / "opskit.yaml").write_text(
         "# Files whose names do not say their dataset are mapped here.\n"
-        + yaml.safe_dump(manifest, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        + yaml.safe_dump(manifest, allow_unicode=True, sort_keys=False),
+        encoding="utf-8",
+    )
 
 
 def write_samples(root: str | Path, scale: int | None = None) -> list[Path]:

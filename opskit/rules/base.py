@@ -185,7 +185,7 @@ def duration_rule(
     rp = ctx.policy[rule_id]
     in_scope = frame[start].notna() if scope is None else scope & frame[start].notna()
     items = frame[in_scope]
-    channel = items["channel"] if "channel" in items else None
+    channel = items.get("channel")
     d = measure(ctx, rp, items[start], items[end], channel)
     bad = items[d.breached]
     unit = rp.unit

@@ -51,9 +51,7 @@ def registration(ctx: Context) -> pd.DataFrame:
         joined["late"] = ~joined["unknown"] & (joined["registered_at"] > joined["created_at"])
         both = joined["pay_account"].notna() & joined["registered_account"].notna() & ~joined["unknown"]
         joined["account_checked"] = both
-        joined["foreign_account"] = both & (
-            _accounts(joined["pay_account"]) != _accounts(joined["registered_account"])
-        )
+        joined["foreign_account"] = both & (_accounts(joined["pay_account"]) != _accounts(joined["registered_account"]))
         return joined
 
     return ctx.cached("registration", make)
@@ -62,16 +60,30 @@ def registration(ctx: Context) -> pd.DataFrame:
 @rule("ORD-001", "orders")
 def contact_after_acceptance(ctx: Context) -> Outcome:
     return duration_rule(
-        ctx, "ORD-001", month_orders(ctx), "accepted_at", "contacted_at",
-        key="order_id", event="contacted", after="acceptance", dataset="orders",
+        ctx,
+        "ORD-001",
+        month_orders(ctx),
+        "accepted_at",
+        "contacted_at",
+        key="order_id",
+        event="contacted",
+        after="acceptance",
+        dataset="orders",
     )
 
 
 @rule("ORD-002", "orders")
 def hand_off_after_confirmation(ctx: Context) -> Outcome:
     return duration_rule(
-        ctx, "ORD-002", month_orders(ctx), "confirmed_at", "handed_off_at",
-        key="order_id", event="handed off", after="confirmation", dataset="orders",
+        ctx,
+        "ORD-002",
+        month_orders(ctx),
+        "confirmed_at",
+        "handed_off_at",
+        key="order_id",
+        event="handed off",
+        after="confirmation",
+        dataset="orders",
     )
 
 
@@ -80,8 +92,16 @@ def ship_after_payment(ctx: Context) -> Outcome:
     orders = month_orders(ctx)
     refunded_unshipped = orders["refunded_at"].notna() & orders["shipped_at"].isna()
     return duration_rule(
-        ctx, "ORD-003", orders, "paid_at", "shipped_at",
-        key="order_id", event="shipped", after="payment", dataset="orders", scope=~refunded_unshipped,
+        ctx,
+        "ORD-003",
+        orders,
+        "paid_at",
+        "shipped_at",
+        key="order_id",
+        event="shipped",
+        after="payment",
+        dataset="orders",
+        scope=~refunded_unshipped,
     )
 
 
@@ -98,14 +118,24 @@ def dealer_sign_offs(ctx: Context) -> Outcome:
     for column in SIGN_OFFS:
         missing = missing + np.where(scope[column].isna(), column.removeprefix("sign_") + " ", "")
     message = (
-        num(signed) + " of 3 sign-offs (needs " + num(need)
-        + np.where(special, ", special case", "") + "); missing: " + missing.str.strip()
+        num(signed)
+        + " of 3 sign-offs (needs "
+        + num(need)
+        + np.where(special, ", special case", "")
+        + "); missing: "
+        + missing.str.strip()
     )
     return Outcome(
         checked=len(scope),
         findings=findings(
-            scope[bad], key="order_id", observed=signed, limit=need, message=message,
-            dataset="orders", channel="channel", when=scope["shipped_at"],
+            scope[bad],
+            key="order_id",
+            observed=signed,
+            limit=need,
+            message=message,
+            dataset="orders",
+            channel="channel",
+            when=scope["shipped_at"],
         ),
     )
 
@@ -124,9 +154,14 @@ def paid_before_shipping(ctx: Context) -> Outcome:
     return Outcome(
         checked=len(scope),
         findings=findings(
-            scope[bad], key="order_id", observed=late, limit=0.0,
-            message=pd.Series(message, index=scope.index), dataset="orders",
-            channel="channel", when=scope["shipped_at"],
+            scope[bad],
+            key="order_id",
+            observed=late,
+            limit=0.0,
+            message=pd.Series(message, index=scope.index),
+            dataset="orders",
+            channel="channel",
+            when=scope["shipped_at"],
         ),
     )
 
@@ -144,9 +179,14 @@ def registered_customer(ctx: Context) -> Outcome:
     return Outcome(
         checked=len(reg),
         findings=findings(
-            reg[bad], key="order_id", observed=late_h.where(reg["late"]), limit=None,
-            message=pd.Series(message, index=reg.index), dataset="orders",
-            channel="channel", when=reg["created_at"],
+            reg[bad],
+            key="order_id",
+            observed=late_h.where(reg["late"]),
+            limit=None,
+            message=pd.Series(message, index=reg.index),
+            dataset="orders",
+            channel="channel",
+            when=reg["created_at"],
         ),
     )
 
@@ -160,8 +200,14 @@ def registered_pay_account(ctx: Context) -> Outcome:
     return Outcome(
         checked=len(checked),
         findings=findings(
-            bad, key="order_id", observed=np.nan, limit=None, message=message,
-            dataset="orders", channel="channel", when=bad["created_at"],
+            bad,
+            key="order_id",
+            observed=np.nan,
+            limit=None,
+            message=message,
+            dataset="orders",
+            channel="channel",
+            when=bad["created_at"],
         ),
     )
 
@@ -184,14 +230,24 @@ def retail_price_when_unregistered(ctx: Context) -> Outcome:
     shortfall = gap.groupby(lines["order_id"]).sum()
     short = offenders["order_id"].map(shortfall).fillna(0.0)
     bad = offenders[short > 0]
-    message = "charged " + num(short[short > 0], 2) + " below retail although " + np.where(
-        bad["foreign_account"], "paid from an unregistered account", "the customer was not registered"
+    message = (
+        "charged "
+        + num(short[short > 0], 2)
+        + " below retail although "
+        + np.where(bad["foreign_account"], "paid from an unregistered account", "the customer was not registered")
     )
     return Outcome(
         checked=len(offenders),
         findings=findings(
-            bad, key="order_id", observed=short, limit=0.0, message=message, amount=short,
-            dataset="orders", channel="channel", when=bad["created_at"],
+            bad,
+            key="order_id",
+            observed=short,
+            limit=0.0,
+            message=message,
+            amount=short,
+            dataset="orders",
+            channel="channel",
+            when=bad["created_at"],
         ),
     )
 
@@ -213,8 +269,14 @@ def possible_timestamps(ctx: Context) -> Outcome:
     return Outcome(
         checked=len(orders),
         findings=findings(
-            orders[bad], key="order_id", observed=count, limit=0.0, message=text.str.rstrip("; "),
-            dataset="orders", channel="channel", when=orders["created_at"],
+            orders[bad],
+            key="order_id",
+            observed=count,
+            limit=0.0,
+            message=text.str.rstrip("; "),
+            dataset="orders",
+            channel="channel",
+            when=orders["created_at"],
         ),
     )
 
@@ -240,7 +302,13 @@ def order_never_changed(ctx: Context) -> Outcome:
     return Outcome(
         checked=len(ids),
         findings=findings(
-            bad, key="order_id", observed=changed, limit=ctx.policy["ORD-010"].limit,
-            message=message, dataset="orders", channel="channel", when=bad["created_at"],
+            bad,
+            key="order_id",
+            observed=changed,
+            limit=ctx.policy["ORD-010"].limit,
+            message=message,
+            dataset="orders",
+            channel="channel",
+            when=bad["created_at"],
         ),
     )

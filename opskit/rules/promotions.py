@@ -64,14 +64,24 @@ def plan_lead_time(ctx: Context) -> Outcome:
     missing = promos["plan_submitted_at"].isna()
     pending = missing & (ctx.as_of <= deadline)
     bad = (lead < rp.limit) | (missing & ~pending)
-    message = np.where(missing, "no plan submitted; due " + deadline.dt.strftime("%Y-%m-%d %H:%M"),
-                       "plan submitted " + num(lead) + f" days before the start (needs {num(pd.Series([rp.limit]))[0]})")
+    message = np.where(
+        missing,
+        "no plan submitted; due " + deadline.dt.strftime("%Y-%m-%d %H:%M"),
+        "plan submitted " + num(lead) + f" days before the start (needs {num(pd.Series([rp.limit]))[0]})",
+    )
     return Outcome(
         checked=int((~pending).sum()),
         pending=int(pending.sum()),
-        findings=findings(promos[bad], key="promo_id", observed=lead, limit=rp.limit,
-                          message=pd.Series(message, index=promos.index), dataset="promotions",
-                          channel="channel", when=promos["start_at"]),
+        findings=findings(
+            promos[bad],
+            key="promo_id",
+            observed=lead,
+            limit=rp.limit,
+            message=pd.Series(message, index=promos.index),
+            dataset="promotions",
+            channel="channel",
+            when=promos["start_at"],
+        ),
     )
 
 
@@ -83,16 +93,27 @@ def manager_approval(ctx: Context) -> Outcome:
     late = promos["approved_at"] > promos["start_at"]
     early = promos["approved_at"] < promos["plan_submitted_at"]
     bad = (missing & ~pending) | late | early
-    message = np.select([missing, late], ["no manager approval recorded",
-                                          "approved " + promos["approved_at"].dt.strftime("%Y-%m-%d %H:%M").fillna("")
-                                          + ", after the start"],
-                        "approved before the plan was submitted")
+    message = np.select(
+        [missing, late],
+        [
+            "no manager approval recorded",
+            "approved " + promos["approved_at"].dt.strftime("%Y-%m-%d %H:%M").fillna("") + ", after the start",
+        ],
+        "approved before the plan was submitted",
+    )
     return Outcome(
         checked=int((~pending).sum()),
         pending=int(pending.sum()),
-        findings=findings(promos[bad], key="promo_id", observed=np.nan, limit=None,
-                          message=pd.Series(message, index=promos.index), dataset="promotions",
-                          channel="channel", when=promos["start_at"]),
+        findings=findings(
+            promos[bad],
+            key="promo_id",
+            observed=np.nan,
+            limit=None,
+            message=pd.Series(message, index=promos.index),
+            dataset="promotions",
+            channel="channel",
+            when=promos["start_at"],
+        ),
     )
 
 
@@ -104,15 +125,27 @@ def departments_confirmed(ctx: Context) -> Outcome:
     late_any = pd.Series(False, index=promos.index)
     for column, who in (("confirmed_salesops_at", "sales-ops"), ("confirmed_marketing_at", "marketing")):
         missing, late = promos[column].isna(), promos[column] > promos["start_at"]
-        text = text + np.where(missing, f"no {who} confirmation; ", "") + np.where(late, f"{who} confirmed after the start; ", "")
+        text = (
+            text
+            + np.where(missing, f"no {who} confirmation; ", "")
+            + np.where(late, f"{who} confirmed after the start; ", "")
+        )
         missing_any, late_any = missing_any | missing, late_any | late
     pending = _before_start(ctx, promos, missing_any) & ~late_any
     bad = (missing_any | late_any) & ~pending
     return Outcome(
         checked=int((~pending).sum()),
         pending=int(pending.sum()),
-        findings=findings(promos[bad], key="promo_id", observed=np.nan, limit=None, message=text.str.rstrip("; "),
-                          dataset="promotions", channel="channel", when=promos["start_at"]),
+        findings=findings(
+            promos[bad],
+            key="promo_id",
+            observed=np.nan,
+            limit=None,
+            message=text.str.rstrip("; "),
+            dataset="promotions",
+            channel="channel",
+            when=promos["start_at"],
+        ),
     )
 
 
@@ -132,8 +165,16 @@ def plan_complete(ctx: Context) -> Outcome:
     bad = count > 0
     return Outcome(
         checked=len(promos),
-        findings=findings(promos[bad], key="promo_id", observed=count, limit=0.0, message=text.str.rstrip(", "),
-                          dataset="promotions", channel="channel", when=promos["start_at"]),
+        findings=findings(
+            promos[bad],
+            key="promo_id",
+            observed=count,
+            limit=0.0,
+            message=text.str.rstrip(", "),
+            dataset="promotions",
+            channel="channel",
+            when=promos["start_at"],
+        ),
     )
 
 
@@ -145,14 +186,24 @@ def review_submitted(ctx: Context) -> Outcome:
     d = measure(ctx, rp, items["end_at"], items["review_submitted_at"])
     bad = items[d.breached]
     obs, lim = num(d.observed[d.breached]), num(d.limit[d.breached])
-    message = np.where(d.recorded[d.breached], "review submitted " + obs + " days after the end (limit " + lim + ")",
-                       "no review by as_of, " + obs + " days after the end (limit " + lim + ")")
+    message = np.where(
+        d.recorded[d.breached],
+        "review submitted " + obs + " days after the end (limit " + lim + ")",
+        "no review by as_of, " + obs + " days after the end (limit " + lim + ")",
+    )
     return Outcome(
         checked=int((~d.pending).sum()),
         pending=int(d.pending.sum()) + int((~_ended(ctx, promos)).sum()),
-        findings=findings(bad, key="promo_id", observed=d.observed, limit=d.limit,
-                          message=pd.Series(message, index=bad.index), dataset="promotions",
-                          channel="channel", when=bad["end_at"]),
+        findings=findings(
+            bad,
+            key="promo_id",
+            observed=d.observed,
+            limit=d.limit,
+            message=pd.Series(message, index=bad.index),
+            dataset="promotions",
+            channel="channel",
+            when=bad["end_at"],
+        ),
     )
 
 
@@ -174,8 +225,14 @@ def gifts_written_off(ctx: Context) -> Outcome:
     message = "gifts shipped " + num(bad["shipped"]) + ", written off by finance " + num(bad["written"])
     return Outcome(
         checked=len(both),
-        findings=findings(bad, key=bad["promo_id"] + "/" + bad["sku"], observed=bad["diff"], limit=rp.limit,
-                          message=message, dataset="promotions"),
+        findings=findings(
+            bad,
+            key=bad["promo_id"] + "/" + bad["sku"],
+            observed=bad["diff"],
+            limit=rp.limit,
+            message=message,
+            dataset="promotions",
+        ),
     )
 
 
@@ -193,9 +250,17 @@ def cost_within_budget(ctx: Context) -> Outcome:
     message = "cost " + num(cost[bad.index], 2) + " above budget " + num(bad["budget"], 2)
     return Outcome(
         checked=len(items),
-        findings=findings(bad, key="promo_id", observed=cost, limit=items["budget"], message=message,
-                          amount=cost - items["budget"], dataset="promotions", channel="channel",
-                          when=bad["start_at"]),
+        findings=findings(
+            bad,
+            key="promo_id",
+            observed=cost,
+            limit=items["budget"],
+            message=message,
+            amount=cost - items["budget"],
+            dataset="promotions",
+            channel="channel",
+            when=bad["start_at"],
+        ),
     )
 
 
@@ -211,7 +276,15 @@ def revenue_reaches_target(ctx: Context) -> Outcome:
     return Outcome(
         checked=len(items),
         pending=int((~ended).sum()),
-        findings=findings(bad, key="promo_id", observed=revenue, limit=items["target_sales"], message=message,
-                          amount=items["target_sales"] - revenue, dataset="promotions", channel="channel",
-                          when=bad["start_at"]),
+        findings=findings(
+            bad,
+            key="promo_id",
+            observed=revenue,
+            limit=items["target_sales"],
+            message=message,
+            amount=items["target_sales"] - revenue,
+            dataset="promotions",
+            channel="channel",
+            when=bad["start_at"],
+        ),
     )

@@ -19,8 +19,10 @@ def month_tickets(ctx: Context) -> pd.DataFrame:
         tickets = ctx.data["cs_tickets"]
         repeated = tickets["ticket_id"].duplicated(keep="first")
         if repeated.any():
-            ctx.notice(f"{ctx.data.files['cs_tickets']}: {int(repeated.sum())} later rows of repeated ticket ids "
-                       "set aside; rules use each ticket's first occurrence")
+            ctx.notice(
+                f"{ctx.data.files['cs_tickets']}: {int(repeated.sum())} later rows of repeated ticket ids "
+                "set aside; rules use each ticket's first occurrence"
+            )
         first = tickets[~repeated]
         return first[ctx.in_month(first["created_at"])]
 
@@ -30,8 +32,15 @@ def month_tickets(ctx: Context) -> pd.DataFrame:
 @rule("CS-001", "cs_tickets")
 def first_reply(ctx: Context) -> Outcome:
     return duration_rule(
-        ctx, "CS-001", month_tickets(ctx), "created_at", "first_reply_at",
-        key="ticket_id", event="first reply", after="creation", dataset="cs_tickets",
+        ctx,
+        "CS-001",
+        month_tickets(ctx),
+        "created_at",
+        "first_reply_at",
+        key="ticket_id",
+        event="first reply",
+        after="creation",
+        dataset="cs_tickets",
     )
 
 
@@ -58,9 +67,14 @@ def after_sales_resolved(ctx: Context) -> Outcome:
         checked=int((~pending).sum()),
         pending=int(pending.sum()),
         findings=findings(
-            items[bad], key="ticket_id", observed=d.observed, limit=d.limit,
-            message=pd.Series(message, index=items.index), dataset="cs_tickets",
-            channel="channel", when=items["created_at"],
+            items[bad],
+            key="ticket_id",
+            observed=d.observed,
+            limit=d.limit,
+            message=pd.Series(message, index=items.index),
+            dataset="cs_tickets",
+            channel="channel",
+            when=items["created_at"],
         ),
     )
 
@@ -69,8 +83,15 @@ def after_sales_resolved(ctx: Context) -> Outcome:
 def complaint_feedback(ctx: Context) -> Outcome:
     tickets = month_tickets(ctx)
     return duration_rule(
-        ctx, "CS-003", tickets, "created_at", "feedback_at",
-        key="ticket_id", event="fed back", after="the complaint", dataset="cs_tickets",
+        ctx,
+        "CS-003",
+        tickets,
+        "created_at",
+        "feedback_at",
+        key="ticket_id",
+        event="fed back",
+        after="the complaint",
+        dataset="cs_tickets",
         scope=tickets["type"] == "complaint",
     )
 
@@ -82,8 +103,14 @@ def classified(ctx: Context) -> Outcome:
     return Outcome(
         checked=len(tickets),
         findings=findings(
-            bad, key="ticket_id", observed=np.nan, limit=None, message="ticket has no category",
-            dataset="cs_tickets", channel="channel", when=bad["created_at"],
+            bad,
+            key="ticket_id",
+            observed=np.nan,
+            limit=None,
+            message="ticket has no category",
+            dataset="cs_tickets",
+            channel="channel",
+            when=bad["created_at"],
         ),
     )
 
@@ -116,8 +143,14 @@ def _script_rule(ctx: Context, rule_id: str, keep: str, which: str) -> Outcome:
     return Outcome(
         checked=len(msgs),
         findings=findings(
-            bad, key="ticket_id", observed=np.nan, limit=None, message=message,
-            dataset="cs_messages", channel="channel", when=bad["sent_at"],
+            bad,
+            key="ticket_id",
+            observed=np.nan,
+            limit=None,
+            message=message,
+            dataset="cs_messages",
+            channel="channel",
+            when=bad["sent_at"],
         ),
     )
 
@@ -143,7 +176,13 @@ def polite_words(ctx: Context) -> Outcome:
     return Outcome(
         checked=len(first),
         findings=findings(
-            bad, key="ticket_id", observed=np.nan, limit=None, message=message,
-            dataset="cs_messages", channel="channel", when=bad["sent_at"],
+            bad,
+            key="ticket_id",
+            observed=np.nan,
+            limit=None,
+            message=message,
+            dataset="cs_messages",
+            channel="channel",
+            when=bad["sent_at"],
         ),
     )

@@ -21,8 +21,10 @@ def month_ledger(ctx: Context) -> pd.DataFrame:
         ledger = ctx.data["stock_ledger"]
         repeated = ledger.duplicated(["sku", "date"], keep="first")
         if repeated.any():
-            ctx.notice(f"{ctx.data.files['stock_ledger']}: {int(repeated.sum())} later rows for a SKU and date "
-                       "already in the ledger set aside; rules use the first")
+            ctx.notice(
+                f"{ctx.data.files['stock_ledger']}: {int(repeated.sum())} later rows for a SKU and date "
+                "already in the ledger set aside; rules use the first"
+            )
         ledger = ledger[~repeated].sort_values(["sku", "date"], kind="stable")
         return ledger.assign(in_month=ctx.in_month(ledger["date"]))
 
@@ -88,22 +90,37 @@ def counted_on_the_30th(ctx: Context) -> Outcome:
     if first.empty:
         due = ctx.month.start_time + pd.Timedelta(days=day)
         if ctx.as_of < due:
-            return Outcome(checked=0, pending=1, findings=findings(pd.DataFrame(index=[]), key="", observed=np.nan,
-                                                                     limit=None, message="", dataset="stock_counts"))
+            return Outcome(
+                checked=0,
+                pending=1,
+                findings=findings(
+                    pd.DataFrame(index=[]), key="", observed=np.nan, limit=None, message="", dataset="stock_counts"
+                ),
+            )
         frame = pd.DataFrame({"_row": pd.array([pd.NA], dtype="Int64")}, index=[0])
         return Outcome(
             checked=1,
-            findings=findings(frame, key=str(ctx.month), observed=np.nan, limit=float(day),
-                              message=f"no stock count in {ctx.month}", dataset="stock_counts"),
+            findings=findings(
+                frame,
+                key=str(ctx.month),
+                observed=np.nan,
+                limit=float(day),
+                message=f"no stock count in {ctx.month}",
+                dataset="stock_counts",
+            ),
         )
     dom = first["count_date"].dt.day
     bad = first[dom != day]
     return Outcome(
         checked=len(first),
         findings=findings(
-            bad, key="count_id", observed=dom, limit=float(day),
+            bad,
+            key="count_id",
+            observed=dom,
+            limit=float(day),
             message="counted on day " + num(dom[dom != day]) + f" of the month (due on day {day})",
-            dataset="stock_counts", when=bad["count_date"],
+            dataset="stock_counts",
+            when=bad["count_date"],
         ),
     )
 
@@ -121,9 +138,13 @@ def two_counters(ctx: Context) -> Outcome:
     return Outcome(
         checked=len(first),
         findings=findings(
-            bad, key="count_id", observed=n, limit=rp.limit,
+            bad,
+            key="count_id",
+            observed=n,
+            limit=rp.limit,
             message=num(n[n < rp.limit]) + " counter(s): " + bad["counters"].fillna("none"),
-            dataset="stock_counts", when=bad["count_date"],
+            dataset="stock_counts",
+            when=bad["count_date"],
         ),
     )
 
@@ -132,12 +153,26 @@ def two_counters(ctx: Context) -> Outcome:
 def count_matches_book(ctx: Context) -> Outcome:
     var = variances(ctx)
     bad = var[var["variance"]]
-    message = ("counted " + num(bad["counted_qty"]) + ", book " + num(bad["book"]) + " on "
-               + bad["count_date"].dt.strftime("%Y-%m-%d") + np.where(bad["diff"] < 0, " (shortage)", " (surplus)"))
+    message = (
+        "counted "
+        + num(bad["counted_qty"])
+        + ", book "
+        + num(bad["book"])
+        + " on "
+        + bad["count_date"].dt.strftime("%Y-%m-%d")
+        + np.where(bad["diff"] < 0, " (shortage)", " (surplus)")
+    )
     return Outcome(
         checked=len(var),
-        findings=findings(bad, key="sku", observed=var["diff"], limit=var["tolerance"], message=message,
-                          dataset="stock_counts", when=bad["count_date"]),
+        findings=findings(
+            bad,
+            key="sku",
+            observed=var["diff"],
+            limit=var["tolerance"],
+            message=message,
+            dataset="stock_counts",
+            when=bad["count_date"],
+        ),
     )
 
 
@@ -149,15 +184,24 @@ def variance_recounted(ctx: Context) -> Outcome:
     message = np.where(
         d.recorded[d.breached],
         "recounted " + num(d.observed[d.breached]) + " days after the count (limit " + num(d.limit[d.breached]) + ")",
-        "not recounted by as_of, " + num(d.observed[d.breached]) + " days after the count (limit "
-        + num(d.limit[d.breached]) + ")",
+        "not recounted by as_of, "
+        + num(d.observed[d.breached])
+        + " days after the count (limit "
+        + num(d.limit[d.breached])
+        + ")",
     )
     return Outcome(
         checked=int((~d.pending).sum()),
         pending=int(d.pending.sum()),
-        findings=findings(bad, key="sku", observed=d.observed, limit=d.limit,
-                          message=pd.Series(message, index=bad.index), dataset="stock_counts",
-                          when=bad["count_date"]),
+        findings=findings(
+            bad,
+            key="sku",
+            observed=d.observed,
+            limit=d.limit,
+            message=pd.Series(message, index=bad.index),
+            dataset="stock_counts",
+            when=bad["count_date"],
+        ),
     )
 
 
@@ -174,13 +218,32 @@ def shortage_charged(ctx: Context) -> Outcome:
         retail = pd.Series(np.nan, index=done.index)
     amount = short * retail
     bad = done[short > 0]
-    message = ("recount " + num(bad["last_recount_qty"]) + " below book " + num(bad["book_then"]) + " on "
-               + bad["last_recount"].dt.strftime("%Y-%m-%d") + ": short " + num(short[short > 0])
-               + " × retail " + num(retail[short > 0], 2) + " = " + num(amount[short > 0], 2))
+    message = (
+        "recount "
+        + num(bad["last_recount_qty"])
+        + " below book "
+        + num(bad["book_then"])
+        + " on "
+        + bad["last_recount"].dt.strftime("%Y-%m-%d")
+        + ": short "
+        + num(short[short > 0])
+        + " × retail "
+        + num(retail[short > 0], 2)
+        + " = "
+        + num(amount[short > 0], 2)
+    )
     return Outcome(
         checked=len(done),
-        findings=findings(bad, key="sku", observed=short, limit=ctx.policy["STK-005"].limit, message=message,
-                          amount=amount, dataset="stock_counts", when=bad["last_recount"]),
+        findings=findings(
+            bad,
+            key="sku",
+            observed=short,
+            limit=ctx.policy["STK-005"].limit,
+            message=message,
+            amount=amount,
+            dataset="stock_counts",
+            when=bad["last_recount"],
+        ),
     )
 
 
@@ -194,9 +257,15 @@ def ledger_every_day(ctx: Context) -> Outcome:
     return Outcome(
         checked=len(ended),
         pending=len(days) - len(ended),
-        findings=findings(frame, key=frame["date"].dt.strftime("%Y-%m-%d"), observed=np.nan, limit=None,
-                          message="no ledger rows for " + frame["date"].dt.strftime("%Y-%m-%d"),
-                          dataset="stock_ledger", when=frame["date"]),
+        findings=findings(
+            frame,
+            key=frame["date"].dt.strftime("%Y-%m-%d"),
+            observed=np.nan,
+            limit=None,
+            message="no ledger rows for " + frame["date"].dt.strftime("%Y-%m-%d"),
+            dataset="stock_ledger",
+            when=frame["date"],
+        ),
     )
 
 
@@ -208,8 +277,10 @@ def _sku_date(frame: pd.DataFrame) -> pd.Series:
 def rolls_forward(ctx: Context) -> Outcome:
     rp = ctx.policy["STK-007"]
     ledger = month_ledger(ctx)
-    q = {c: ledger[c].astype("float64").fillna(0.0) for c in ("opening_qty", "in_qty", "return_qty", "out_qty",
-                                                               "gift_qty", "closing_qty")}
+    q = {
+        c: ledger[c].astype("float64").fillna(0.0)
+        for c in ("opening_qty", "in_qty", "return_qty", "out_qty", "gift_qty", "closing_qty")
+    }
     expected = q["opening_qty"] + q["in_qty"] + q["return_qty"] - q["out_qty"] - q["gift_qty"]
     arith = q["closing_qty"] - expected
     previous = q["closing_qty"].groupby(ledger["sku"]).shift(1)
@@ -220,16 +291,37 @@ def rolls_forward(ctx: Context) -> Outcome:
     observed = arith.where(broken_a, carry)
     prev_date = ledger["date"].groupby(ledger["sku"]).shift(1)
     message = (
-        pd.Series(np.where(broken_a, "closing " + num(q["closing_qty"]) + " ≠ opening + in + return − out − gift = "
-                           + num(expected) + "; ", ""), index=ledger.index)
-        + np.where(broken_c, "opening " + num(q["opening_qty"]) + " ≠ closing " + num(previous) + " of "
-                   + prev_date.dt.strftime("%Y-%m-%d").fillna(""), "")
+        pd.Series(
+            np.where(
+                broken_a,
+                "closing " + num(q["closing_qty"]) + " ≠ opening + in + return − out − gift = " + num(expected) + "; ",
+                "",
+            ),
+            index=ledger.index,
+        )
+        + np.where(
+            broken_c,
+            "opening "
+            + num(q["opening_qty"])
+            + " ≠ closing "
+            + num(previous)
+            + " of "
+            + prev_date.dt.strftime("%Y-%m-%d").fillna(""),
+            "",
+        )
     ).str.rstrip("; ")
     rows = ledger[bad]
     return Outcome(
         checked=int(scope.sum()),
-        findings=findings(rows, key=_sku_date(rows), observed=observed, limit=rp.limit, message=message,
-                          dataset="stock_ledger", when=rows["date"]),
+        findings=findings(
+            rows,
+            key=_sku_date(rows),
+            observed=observed,
+            limit=rp.limit,
+            message=message,
+            dataset="stock_ledger",
+            when=rows["date"],
+        ),
     )
 
 
@@ -245,13 +337,18 @@ def purchases_written_off(ctx: Context) -> Outcome:
     both = pd.concat([received.rename("ledger"), written.rename("finance")], axis=1).fillna(0.0)
     both = both[(both["ledger"] != 0) | (both["finance"] != 0)]
     diff = both["ledger"] - both["finance"]
-    bad = both[diff.abs() > rp.limit].assign(_row=pd.array([pd.NA] * int((diff.abs() > rp.limit).sum()),
-                                                            dtype="Int64"))
+    bad = both[diff.abs() > rp.limit].assign(_row=pd.array([pd.NA] * int((diff.abs() > rp.limit).sum()), dtype="Int64"))
     message = "ledger received " + num(bad["ledger"]) + ", finance wrote off " + num(bad["finance"])
     return Outcome(
         checked=len(both),
-        findings=findings(bad, key=pd.Series(bad.index, index=bad.index), observed=diff, limit=rp.limit,
-                          message=message, dataset="stock_ledger"),
+        findings=findings(
+            bad,
+            key=pd.Series(bad.index, index=bad.index),
+            observed=diff,
+            limit=rp.limit,
+            message=message,
+            dataset="stock_ledger",
+        ),
     )
 
 
@@ -262,7 +359,13 @@ def no_negative_stock(ctx: Context) -> Outcome:
     bad = scope[scope["closing_qty"] < 0]
     return Outcome(
         checked=len(scope),
-        findings=findings(bad, key=_sku_date(bad), observed=bad["closing_qty"], limit=0.0,
-                          message="closing stock " + num(bad["closing_qty"]), dataset="stock_ledger",
-                          when=bad["date"]),
+        findings=findings(
+            bad,
+            key=_sku_date(bad),
+            observed=bad["closing_qty"],
+            limit=0.0,
+            message="closing stock " + num(bad["closing_qty"]),
+            dataset="stock_ledger",
+            when=bad["date"],
+        ),
     )
