@@ -22,7 +22,7 @@ _MINUTE = pd.Timedelta(minutes=1)
 def working_days(first: pd.Timestamp, last: pd.Timestamp, policy: Policy) -> pd.Series:
     """Whether each day from `first` to `last` is a working day under the policy's calendar."""
     days = pd.date_range(first.normalize(), last.normalize(), freq="D")
-    working = days.weekday.isin(policy.workdays)
+    working = days.day_of_week.isin(policy.workdays)
     if policy.holidays == "CN":
         import holidays
 

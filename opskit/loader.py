@@ -250,7 +250,7 @@ def _read_csv_python(path, enc, delimiter, header, idx, file, first_error) -> pd
         raise DataError(file, f"cannot decode the file as {enc}", expected="one encoding") from None
     except (ValueError, pd.errors.ParserError) as exc:
         match = re.search(r"line (\d+)", str(exc))
-        row = int(match.group(1)) + idx + 1 if match else None
+        row = int(match.group(1)) if match else None  # the C parser counts skipped lines too
         raise DataError(
             file,
             f"malformed CSV: {str(exc).splitlines()[0]}",

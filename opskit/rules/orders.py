@@ -219,7 +219,7 @@ def retail_price_when_unregistered(ctx: Context) -> Outcome:
     lines = ctx.data["order_lines"]
     lines = lines[lines["order_id"].isin(offenders["order_id"]) & ~lines["is_gift"].fillna(False)]
     retail = ctx.data["products"].drop_duplicates("sku").set_index("sku")["retail_price"]
-    price = lines["sku"].map(retail)
+    price = lines["sku"].map(retail).astype("float64")
     unpriced = price.isna()
     if unpriced.any():
         ctx.notice(
@@ -228,7 +228,7 @@ def retail_price_when_unregistered(ctx: Context) -> Outcome:
         )
     gap = ((price - lines["unit_price"]).clip(lower=0) * lines["qty"].astype("float64")).fillna(0)
     shortfall = gap.groupby(lines["order_id"]).sum()
-    short = offenders["order_id"].map(shortfall).fillna(0.0)
+    short = offenders["order_id"].map(shortfall).astype("float64").fillna(0.0)
     bad = offenders[short > 0]
     message = (
         "charged "

@@ -33,7 +33,7 @@ def promo_lines(ctx: Context) -> pd.DataFrame:
         out = lines.join(orders, on="order_id")
         if ctx.has("products"):
             retail = ctx.data["products"].drop_duplicates("sku").set_index("sku")["retail_price"]
-            out["retail_price"] = out["sku"].map(retail)
+            out["retail_price"] = out["sku"].map(retail).astype("float64")
         gift = out["is_gift"].fillna(False).astype(bool)
         qty = out["qty"].astype("float64")
         live = out["refunded_at"].isna()

@@ -1,0 +1,35 @@
+"""Small data folders written as CSV with canonical headers, so rule tests read like the spec."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+import opskit
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "data_samples"
+
+
+def write(folder: Path, **datasets: list[dict] | pd.DataFrame) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, rows in datasets.items():
+        frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
+        frame.to_csv(folder / f"{name}.csv", index=False)
+    return folder
+
+
+def audit(folder: Path, month: str = "2026-10", **kw) -> pd.DataFrame:
+    return opskit.check(opskit.load(folder), month=month, **kw)
+
+
+def keys(findings: pd.DataFrame, rule_id: str | None = None) -> set:
+    if rule_id:
+        return set(findings.loc[findings["rule_id"] == rule_id, "key"])
+    return set(zip(findings["rule_id"], findings["key"], strict=True))
+
+
+def summary_row(findings: pd.DataFrame, rule_id: str) -> dict:
+    table = opskit.summary(findings)
+    return table.set_index("rule_id").loc[rule_id].to_dict()
