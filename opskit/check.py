@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,10 +55,10 @@ def parse_month(month: str | None, data: Data) -> pd.Period:
     text = month or data.month
     if not text:
         raise OpskitError("no month given and the data folder is not named YYYY-MM: pass month='2026-10'")
-    try:
-        return pd.Period(str(text).replace("年", "-").rstrip("月"), freq="M")
-    except (ValueError, TypeError):
-        raise OpskitError(f"month {text!r} is not a month like 2026-10") from None
+    match = re.fullmatch(r"\s*(\d{4})\s*[-/年]\s*(\d{1,2})\s*月?\s*", str(text))
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise OpskitError(f"month {text!r} is not a month like 2026-10")
+    return pd.Period(f"{match.group(1)}-{int(match.group(2)):02d}", freq="M")
 
 
 def parse_as_of(as_of: str | pd.Timestamp | None, month: pd.Period) -> pd.Timestamp:

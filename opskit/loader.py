@@ -400,7 +400,11 @@ def shape(raw: RawTable, ds: Dataset, lookup: dict[str, str], file: str, notices
         notices.append(f"{file}: {int(dup.sum())} exact duplicate rows dropped (rows {shown})")
         frame, rows = frame[~dup], rows[~dup]
     frame["_row"] = rows.astype("int64")
-    return frame.reset_index(drop=True)
+    frame = frame.reset_index(drop=True)
+    if frame.empty:  # an Arrow string column with no chunks cannot be joined (pandas 3.1): give it one
+        for column in frame.columns[frame.dtypes == "str"]:
+            frame[column] = pd.Series([], dtype="str")
+    return frame
 
 
 def _empty(col: Column, n: int, index: pd.Index) -> pd.Series:

@@ -38,26 +38,42 @@ def test_make_up_saturday_is_a_working_day():
 
 
 def test_missing_and_negative():
-    s = business_minutes(pd.Series([pd.NaT, pd.Timestamp("2026-10-12 10:00")]),
-                         pd.Series([pd.Timestamp("2026-10-12"), pd.Timestamp("2026-10-12 09:00")]), load_policy())
+    s = business_minutes(
+        pd.Series([pd.NaT, pd.Timestamp("2026-10-12 10:00")]),
+        pd.Series([pd.Timestamp("2026-10-12"), pd.Timestamp("2026-10-12 09:00")]),
+        load_policy(),
+    )
     assert pd.isna(s[0]) and s[1] == -60
 
 
 def test_service_hours_flags():
-    ts = pd.Series(pd.to_datetime(["2026-10-12 08:49", "2026-10-12 08:50", "2026-10-12 18:10", "2026-10-10 12:00",
-                                   "2026-10-03 12:00", None]))
+    ts = pd.Series(
+        pd.to_datetime(
+            ["2026-10-12 08:49", "2026-10-12 08:50", "2026-10-12 18:10", "2026-10-10 12:00", "2026-10-03 12:00", None]
+        )
+    )
     assert list(in_service_hours(ts, load_policy())) == [False, True, True, True, False, False]
 
 
 def test_rule_on_business_clock(tmp_path):
     t = pd.Timestamp("2026-09-30 17:10")
-    write(tmp_path, cs_tickets=[
-        dict(ticket_id="holiday", channel="phone", type="inquiry", category="x", created_at=t,
-             first_reply_at=pd.Timestamp("2026-10-08 09:50")),
-    ])
+    write(
+        tmp_path,
+        cs_tickets=[
+            dict(
+                ticket_id="holiday",
+                channel="phone",
+                type="inquiry",
+                category="x",
+                created_at=t,
+                first_reply_at=pd.Timestamp("2026-10-08 09:50"),
+            ),
+        ],
+    )
     calendar = audit(tmp_path, month="2026-09", rules="CS-001")
     business = audit(tmp_path, month="2026-09", rules="CS-001", policy={"rules": {"CS-001": {"clock": "business"}}})
     assert keys(calendar, "CS-001") == {"holiday"} and keys(business, "CS-001") == set()
-    six_hours = audit(tmp_path, month="2026-09", rules="CS-001",
-                      policy={"rules": {"CS-001": {"clock": "business", "limit": 1.5}}})
+    six_hours = audit(
+        tmp_path, month="2026-09", rules="CS-001", policy={"rules": {"CS-001": {"clock": "business", "limit": 1.5}}}
+    )
     assert six_hours["observed"].iloc[0] == pytest.approx(2.0)

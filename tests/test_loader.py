@@ -29,7 +29,7 @@ def xlsx(path, rows, sheet="Sheet1"):
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "gbk"])
 def test_chinese_headers_and_values_in_every_encoding(tmp_path, encoding):
-    text = ORDERS_ZH + "A1,天猫旗舰店,2026-10-05 14:03:00,2026/10/5 14:03,\"￥1,234.50\",是\n"
+    text = ORDERS_ZH + 'A1,天猫旗舰店,2026-10-05 14:03:00,2026/10/5 14:03,"￥1,234.50",是\n'
     text += "A2,微店,2026年10月5日 14:03,,12.0,否\nA3,经销商,2026-10-05,,,\n"
     frame = load_dataset(csv(tmp_path / "orders.csv", text, encoding), "orders")
     assert list(frame["channel"]) == ["tmall", "wechat", "distributor"]
@@ -49,8 +49,13 @@ def test_headers_ignore_case_spaces_and_full_width(tmp_path):
 def test_header_below_a_title_row_and_excel_dates(tmp_path):
     import datetime as dt
 
-    rows = [["电商台帐表 2026年10月"], [], ["日期", "商品编码", "期初", "入库", "期末"],
-            [dt.datetime(2026, 10, 1), "SKU1", 10, None, 10], [dt.datetime(2026, 10, 2), 1001, 10.0, 5, 15]]
+    rows = [
+        ["电商台帐表 2026年10月"],
+        [],
+        ["日期", "商品编码", "期初", "入库", "期末"],
+        [dt.datetime(2026, 10, 1), "SKU1", 10, None, 10],
+        [dt.datetime(2026, 10, 2), 1001, 10.0, 5, 15],
+    ]
     frame = load_dataset(xlsx(tmp_path / "ledger.xlsx", rows), "stock_ledger")
     assert list(frame["date"]) == [pd.Timestamp("2026-10-01"), pd.Timestamp("2026-10-02")]
     assert list(frame["sku"]) == ["SKU1", "1001"]
@@ -62,15 +67,18 @@ def test_manifest_maps_file_sheet_and_extra_aliases(tmp_path):
     xlsx(tmp_path / "十月盘点.xlsx", [["单号", "日期", "编码", "数量"], ["PD1", "2026/10/30", "S1", 3]], sheet="盘点")
     (tmp_path / "opskit.yaml").write_text(
         "datasets:\n  stock_counts:\n    file: 十月盘点.xlsx\n    sheet: 盘点\n"
-        "    aliases: {count_id: 单号, count_date: 日期, sku: 编码, counted_qty: [数量]}\n", encoding="utf-8")
+        "    aliases: {count_id: 单号, count_date: 日期, sku: 编码, counted_qty: [数量]}\n",
+        encoding="utf-8",
+    )
     data = opskit.load(tmp_path)
     assert data["stock_counts"].loc[0, "counted_qty"] == 3
     assert data.files["stock_counts"] == "十月盘点.xlsx"
 
 
 def test_parquet_with_typed_columns(tmp_path):
-    pd.DataFrame({"ticket_id": ["T1"], "sent_at": [pd.Timestamp("2026-10-05 10:00")], "sender": ["客服"],
-                  "text": ["您好"]}).to_parquet(tmp_path / "cs_messages.parquet")
+    pd.DataFrame(
+        {"ticket_id": ["T1"], "sent_at": [pd.Timestamp("2026-10-05 10:00")], "sender": ["客服"], "text": ["您好"]}
+    ).to_parquet(tmp_path / "cs_messages.parquet")
     frame = opskit.load(tmp_path)["cs_messages"]
     assert frame.loc[0, "sender"] == "agent" and frame.loc[0, "_row"] == 1
 

@@ -9,9 +9,16 @@ from helpers import audit, keys, summary_row, write
 def order(order_id, created="2026-10-05 10:00", channel="tmall", **kw):
     t = pd.Timestamp(created)
     row = dict(
-        order_id=order_id, channel=channel, customer_id="tb_1", created_at=t,
-        paid_at=t + pd.Timedelta(minutes=5), accepted_at=t, contacted_at=t + pd.Timedelta(minutes=5),
-        confirmed_at=t, handed_off_at=t + pd.Timedelta(hours=1), shipped_at=t + pd.Timedelta(hours=2),
+        order_id=order_id,
+        channel=channel,
+        customer_id="tb_1",
+        created_at=t,
+        paid_at=t + pd.Timedelta(minutes=5),
+        accepted_at=t,
+        contacted_at=t + pd.Timedelta(minutes=5),
+        confirmed_at=t,
+        handed_off_at=t + pd.Timedelta(hours=1),
+        shipped_at=t + pd.Timedelta(hours=2),
         amount=100,
     )
     row.update(kw)
@@ -44,8 +51,9 @@ def test_duration_boundaries(folder, rule, column, start, limit):
     found = audit(write(folder, orders=orders), rules=rule)
     assert keys(found, rule) == {"minute-over", "never"}
     over = found.set_index("key").loc["minute-over"]
-    assert over["observed"] == pytest.approx(limit / pd.Timedelta(1, {"ORD-001": "min"}.get(rule, "h")) + (
-        1 if rule == "ORD-001" else 1 / 60))
+    assert over["observed"] == pytest.approx(
+        limit / pd.Timedelta(1, {"ORD-001": "min"}.get(rule, "h")) + (1 if rule == "ORD-001" else 1 / 60)
+    )
     assert summary_row(found, rule)["pending"] == 1
 
 
@@ -66,17 +74,31 @@ def test_recorded_event_after_as_of_is_still_used(folder):
 
 def test_refunded_unshipped_order_is_exempt_from_shipping(folder):
     t = pd.Timestamp("2026-10-05 10:00")
-    write(folder, orders=[order("refunded", paid_at=t, shipped_at=None, refunded_at=t + pd.Timedelta(hours=1)),
-                          order("refunded-late-ship", paid_at=t, shipped_at=t + pd.Timedelta(hours=30),
-                                refunded_at=t + pd.Timedelta(hours=1))])
+    write(
+        folder,
+        orders=[
+            order("refunded", paid_at=t, shipped_at=None, refunded_at=t + pd.Timedelta(hours=1)),
+            order(
+                "refunded-late-ship",
+                paid_at=t,
+                shipped_at=t + pd.Timedelta(hours=30),
+                refunded_at=t + pd.Timedelta(hours=1),
+            ),
+        ],
+    )
     assert keys(audit(folder, rules="ORD-003"), "ORD-003") == {"refunded-late-ship"}
 
 
 def test_channel_limit_from_policy(folder):
     t = pd.Timestamp("2026-10-05 10:00")
     ship = t + pd.Timedelta(hours=40)
-    write(folder, orders=[order("wx", channel="wechat", paid_at=t, shipped_at=ship),
-                          order("tm", channel="tmall", paid_at=t, shipped_at=ship)])
+    write(
+        folder,
+        orders=[
+            order("wx", channel="wechat", paid_at=t, shipped_at=ship),
+            order("tm", channel="tmall", paid_at=t, shipped_at=ship),
+        ],
+    )
     found = audit(folder, rules="ORD-003", policy={"rules": {"ORD-003": {"by_channel": {"wechat": 48}}}})
     assert keys(found, "ORD-003") == {"tm"}
     assert found["limit"].iloc[0] == 24
@@ -84,14 +106,17 @@ def test_channel_limit_from_policy(folder):
 
 def test_sign_offs_for_dealer_shipments(folder):
     signed = dict(sign_ecommerce="周", sign_marketing="吴", sign_salesops="郑")
-    write(folder, orders=[
-        order("three", channel="distributor", **signed),
-        order("two", channel="distributor", **{**signed, "sign_salesops": None}),
-        order("two-special", channel="distributor", special_case="是", **{**signed, "sign_salesops": None}),
-        order("one-special", channel="distributor", special_case="Y", sign_ecommerce="周"),
-        order("unshipped", channel="distributor", shipped_at=None),
-        order("tmall-unsigned", channel="tmall"),
-    ])
+    write(
+        folder,
+        orders=[
+            order("three", channel="distributor", **signed),
+            order("two", channel="distributor", **{**signed, "sign_salesops": None}),
+            order("two-special", channel="distributor", special_case="是", **{**signed, "sign_salesops": None}),
+            order("one-special", channel="distributor", special_case="Y", sign_ecommerce="周"),
+            order("unshipped", channel="distributor", shipped_at=None),
+            order("tmall-unsigned", channel="tmall"),
+        ],
+    )
     found = audit(folder, rules="ORD-004")
     assert keys(found, "ORD-004") == {"two", "one-special"}
     assert found.set_index("key").loc["one-special", "limit"] == 2
@@ -99,12 +124,15 @@ def test_sign_offs_for_dealer_shipments(folder):
 
 def test_never_shipped_before_payment(folder):
     t = pd.Timestamp("2026-10-05 10:00")
-    write(folder, orders=[
-        order("same-moment", paid_at=t, shipped_at=t),
-        order("before", paid_at=t + pd.Timedelta(hours=1), shipped_at=t),
-        order("unpaid", paid_at=None, shipped_at=t),
-        order("unshipped-unpaid", paid_at=None, shipped_at=None),
-    ])
+    write(
+        folder,
+        orders=[
+            order("same-moment", paid_at=t, shipped_at=t),
+            order("before", paid_at=t + pd.Timedelta(hours=1), shipped_at=t),
+            order("unpaid", paid_at=None, shipped_at=t),
+            order("unshipped-unpaid", paid_at=None, shipped_at=None),
+        ],
+    )
     assert keys(audit(folder, rules="ORD-005"), "ORD-005") == {"before", "unpaid"}
 
 
@@ -153,24 +181,30 @@ def test_rules_needing_an_absent_dataset_are_skipped_with_a_notice(folder):
 
 def test_impossible_timestamps(folder):
     t = pd.Timestamp("2026-10-05 10:00")
-    write(folder, orders=[
-        order("paid-early", paid_at=t - pd.Timedelta(minutes=1)),
-        order("delivered-early", shipped_at=t + pd.Timedelta(hours=2), delivered_at=t + pd.Timedelta(hours=1)),
-        order("ghost", shipped_at=None, delivered_at=t + pd.Timedelta(days=1)),
-        order("fine", delivered_at=t + pd.Timedelta(days=1)),
-    ])
+    write(
+        folder,
+        orders=[
+            order("paid-early", paid_at=t - pd.Timedelta(minutes=1)),
+            order("delivered-early", shipped_at=t + pd.Timedelta(hours=2), delivered_at=t + pd.Timedelta(hours=1)),
+            order("ghost", shipped_at=None, delivered_at=t + pd.Timedelta(days=1)),
+            order("fine", delivered_at=t + pd.Timedelta(days=1)),
+        ],
+    )
     found = audit(folder, rules="ORD-009")
     assert keys(found, "ORD-009") == {"paid-early", "delivered-early", "ghost"}
     assert found.set_index("key").loc["ghost", "message"] == "delivered but never shipped"
 
 
 def test_changed_orders_use_the_first_occurrence(folder):
-    write(folder, orders=[
-        order("changed", amount=100, shipped_at="2026-10-05 12:00"),
-        order("changed", amount=120, shipped_at="2026-10-07 12:00"),
-        order("same-again", amount=50),
-        order("same-again", amount=50, status="已发货"),
-    ])
+    write(
+        folder,
+        orders=[
+            order("changed", amount=100, shipped_at="2026-10-05 12:00"),
+            order("changed", amount=120, shipped_at="2026-10-07 12:00"),
+            order("same-again", amount=50),
+            order("same-again", amount=50, status="已发货"),
+        ],
+    )
     found = audit(folder)
     assert keys(found) == {("ORD-010", "changed")}
     assert found["observed"].iloc[0] == 2

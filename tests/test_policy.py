@@ -35,7 +35,9 @@ def test_user_file_overrides_limits_channels_clock_and_phrases(tmp_path):
         "rules:\n"
         "  ORD-003: {limit: 36, by_channel: {wechat: 48}}\n"
         "  CS-001: {clock: business, severity: high}\n"
-        "  CS-005: {params: {phrases: [亲]}}\n", encoding="utf-8")
+        "  CS-005: {params: {phrases: [亲]}}\n",
+        encoding="utf-8",
+    )
     p = load_policy(path)
     assert p["ORD-003"].limit == 36 and p["ORD-003"].by_channel == {"wechat": 48.0}
     assert p["CS-001"].clock == "business" and p["CS-001"].severity == "high"

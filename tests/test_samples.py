@@ -8,27 +8,58 @@ import opskit
 from opskit.samples import write_samples
 
 OCTOBER = {
-    ("ORD-001", "ORD001-LATE-2610"), ("ORD-001", "ORD001-NEVER-2610"),
-    ("ORD-002", "ORD002-LATE-2610"), ("ORD-002", "ORD002-NEVER-2610"),
-    ("ORD-003", "ORD003-LATE-2610"), ("ORD-003", "ORD003-NEVER-2610"), ("ORD-003", "ORD009-GHOST-2610"),
-    ("ORD-004", "ORD004-SPECIAL-ONE-2610"), ("ORD-004", "ORD004-TWO-2610"),
-    ("ORD-005", "ORD005-EARLY-2610"), ("ORD-005", "ORD005-UNPAID-2610"),
-    ("ORD-006", "ORD006-BLANK-2610"), ("ORD-006", "ORD006-LATE-REG-2610"), ("ORD-006", "ORD006-UNKNOWN-2610"),
+    ("ORD-001", "ORD001-LATE-2610"),
+    ("ORD-001", "ORD001-NEVER-2610"),
+    ("ORD-002", "ORD002-LATE-2610"),
+    ("ORD-002", "ORD002-NEVER-2610"),
+    ("ORD-003", "ORD003-LATE-2610"),
+    ("ORD-003", "ORD003-NEVER-2610"),
+    ("ORD-003", "ORD009-GHOST-2610"),
+    ("ORD-004", "ORD004-SPECIAL-ONE-2610"),
+    ("ORD-004", "ORD004-TWO-2610"),
+    ("ORD-005", "ORD005-EARLY-2610"),
+    ("ORD-005", "ORD005-UNPAID-2610"),
+    ("ORD-006", "ORD006-BLANK-2610"),
+    ("ORD-006", "ORD006-LATE-REG-2610"),
+    ("ORD-006", "ORD006-UNKNOWN-2610"),
     ("ORD-007", "ORD007-ACCOUNT-2610"),
-    ("ORD-008", "ORD006-UNKNOWN-2610"), ("ORD-008", "ORD007-ACCOUNT-2610"),
-    ("ORD-009", "ORD009-GHOST-2610"), ("ORD-009", "ORD009-PAID-EARLY-2610"),
+    ("ORD-008", "ORD006-UNKNOWN-2610"),
+    ("ORD-008", "ORD007-ACCOUNT-2610"),
+    ("ORD-009", "ORD009-GHOST-2610"),
+    ("ORD-009", "ORD009-PAID-EARLY-2610"),
     ("ORD-010", "ORD010-CHANGED-2610"),
-    ("CS-001", "CS001-LATE-2610"), ("CS-001", "CS001-NEVER-2610"),
-    ("CS-002", "CS002-NO-FEEDBACK-2610"), ("CS-002", "CS002-SLOW-2610"),
-    ("CS-003", "CS003-LATE-2610"), ("CS-004", "CS004-BLANK-2610"),
-    ("CS-005", "CS005-NO-GREETING-2610"), ("CS-006", "CS006-NO-CLOSING-2610"), ("CS-007", "CS007-IMPOLITE-2610"),
-    ("PRM-001", "P2610-02"), ("PRM-002", "P2610-02"), ("PRM-003", "P2610-03"), ("PRM-004", "P2610-04"),
-    ("PRM-005", "P2610-03"), ("PRM-006", "P2610-03/SKU0003"), ("PRM-007", "P2610-04"), ("PRM-008", "P2610-04"),
-    ("STK-001", "PD2610-B"), ("STK-002", "PD2610-B"),
-    ("STK-003", "SKU0001"), ("STK-003", "SKU0002"), ("STK-003", "SKU0036"), ("STK-003", "SKU9002"),
-    ("STK-004", "SKU0036"), ("STK-005", "SKU0001"), ("STK-005", "SKU0036"),
-    ("STK-006", "2026-10-18"), ("STK-007", "SKU0021/2026-10-08"), ("STK-007", "SKU0022/2026-10-15"),
-    ("STK-008", "SKU0001"), ("STK-008", "SKU9001"), ("STK-009", "SKU0023/2026-10-22"),
+    ("CS-001", "CS001-LATE-2610"),
+    ("CS-001", "CS001-NEVER-2610"),
+    ("CS-002", "CS002-NO-FEEDBACK-2610"),
+    ("CS-002", "CS002-SLOW-2610"),
+    ("CS-003", "CS003-LATE-2610"),
+    ("CS-004", "CS004-BLANK-2610"),
+    ("CS-005", "CS005-NO-GREETING-2610"),
+    ("CS-006", "CS006-NO-CLOSING-2610"),
+    ("CS-007", "CS007-IMPOLITE-2610"),
+    ("PRM-001", "P2610-02"),
+    ("PRM-002", "P2610-02"),
+    ("PRM-003", "P2610-03"),
+    ("PRM-004", "P2610-04"),
+    ("PRM-005", "P2610-03"),
+    ("PRM-006", "P2610-03/SKU0003"),
+    ("PRM-007", "P2610-04"),
+    ("PRM-008", "P2610-04"),
+    ("STK-001", "PD2610-B"),
+    ("STK-002", "PD2610-B"),
+    ("STK-003", "SKU0001"),
+    ("STK-003", "SKU0002"),
+    ("STK-003", "SKU0036"),
+    ("STK-003", "SKU9002"),
+    ("STK-004", "SKU0036"),
+    ("STK-005", "SKU0001"),
+    ("STK-005", "SKU0036"),
+    ("STK-006", "2026-10-18"),
+    ("STK-007", "SKU0021/2026-10-08"),
+    ("STK-007", "SKU0022/2026-10-15"),
+    ("STK-008", "SKU0001"),
+    ("STK-008", "SKU9001"),
+    ("STK-009", "SKU0023/2026-10-22"),
 }
 
 
@@ -76,8 +107,16 @@ def test_loading_reports_the_exact_duplicate_and_the_changed_order():
     assert any("1 exact duplicate rows dropped" in n for n in data.notices)
     assert data.month == "2026-10"
     assert set(data) == {
-        "orders", "order_lines", "customers", "products", "promotions", "cs_tickets",
-        "cs_messages", "stock_ledger", "stock_counts", "finance_writeoffs",
+        "orders",
+        "order_lines",
+        "customers",
+        "products",
+        "promotions",
+        "cs_tickets",
+        "cs_messages",
+        "stock_ledger",
+        "stock_counts",
+        "finance_writeoffs",
     }
 
 
@@ -94,3 +133,16 @@ def test_committed_samples_are_what_the_generator_writes(tmp_path):
         fresh, committed = opskit.load(tmp_path / month), opskit.load(SAMPLES / month)
         for name in committed:
             pd.testing.assert_frame_equal(fresh[name], committed[name], obj=f"{month}/{name}")
+
+
+def test_every_rule_runs_on_header_only_files(tmp_path):
+    from opskit.schema import DATASETS
+
+    for name, ds in DATASETS.items():
+        (tmp_path / f"{name}.csv").write_text(",".join(c.name for c in ds.columns) + "\n", encoding="utf-8")
+    found = opskit.check(opskit.load(tmp_path), month="2026-10")
+    summary = opskit.summary(found).set_index("rule_id")
+    assert (summary["status"] == "ran").all() and len(summary) == 34
+    # the only findings an empty month can have: no stock count, and no ledger on any day
+    assert set(found["rule_id"]) == {"STK-001", "STK-006"}
+    assert len(found[found["rule_id"] == "STK-006"]) == 31

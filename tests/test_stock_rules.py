@@ -8,8 +8,18 @@ from helpers import audit, keys, summary_row, write
 def ledger_rows(sku, start, days, opening=10, out=1, **changes):
     rows, stock = [], opening
     for day in pd.date_range(start, periods=days, freq="D"):
-        rows.append(dict(date=day.strftime("%Y-%m-%d"), sku=sku, opening_qty=stock, in_qty=0, out_qty=out,
-                         gift_qty=0, return_qty=0, closing_qty=stock - out))
+        rows.append(
+            dict(
+                date=day.strftime("%Y-%m-%d"),
+                sku=sku,
+                opening_qty=stock,
+                in_qty=0,
+                out_qty=out,
+                gift_qty=0,
+                return_qty=0,
+                closing_qty=stock - out,
+            )
+        )
         stock -= out
     return rows
 
@@ -19,8 +29,14 @@ def count(count_id, date, sku, qty, counters="张三、李四", recount="否"):
 
 
 def test_count_on_the_last_day_of_february(tmp_path):
-    write(tmp_path, stock_counts=[count("FEB", "2027-02-28", "A", 1), count("FEB-EARLY", "2027-02-27", "B", 1),
-                                  count("RE", "2027-02-26", "A", 1, recount="是")])
+    write(
+        tmp_path,
+        stock_counts=[
+            count("FEB", "2027-02-28", "A", 1),
+            count("FEB-EARLY", "2027-02-27", "B", 1),
+            count("RE", "2027-02-26", "A", 1, recount="是"),
+        ],
+    )
     found = audit(tmp_path, month="2027-02", rules="STK-001")
     assert keys(found, "STK-001") == {"FEB-EARLY"}
     assert found["limit"].iloc[0] == 28
@@ -35,20 +51,33 @@ def test_month_without_a_count_is_one_finding(tmp_path):
 
 
 def test_two_distinct_counters_per_count(tmp_path):
-    write(tmp_path, stock_counts=[
-        count("TWO", "2026-10-30", "A", 1, "张三,李四"), count("TWO", "2026-10-30", "B", 1, "张三"),
-        count("SAME", "2026-10-30", "C", 1, "张三 / 张三"), count("ONE", "2026-10-30", "D", 1, "王五"),
-        count("NONE", "2026-10-30", "E", 1, None), count("RE", "2026-10-31", "A", 1, "赵六", recount="是"),
-    ])
+    write(
+        tmp_path,
+        stock_counts=[
+            count("TWO", "2026-10-30", "A", 1, "张三,李四"),
+            count("TWO", "2026-10-30", "B", 1, "张三"),
+            count("SAME", "2026-10-30", "C", 1, "张三 / 张三"),
+            count("ONE", "2026-10-30", "D", 1, "王五"),
+            count("NONE", "2026-10-30", "E", 1, None),
+            count("RE", "2026-10-31", "A", 1, "赵六", recount="是"),
+        ],
+    )
     assert keys(audit(tmp_path, rules="STK-002"), "STK-002") == {"SAME", "ONE", "NONE", "RE"}
 
 
 def stock_folder(tmp_path, recounts=(), counts=None, as_of=None):
     ledger = ledger_rows("A", "2026-10-01", 31, opening=100) + ledger_rows("B", "2026-10-01", 31, opening=50)
-    counts = counts or [count("PD", "2026-10-30", "A", 71), count("PD", "2026-10-30", "B", 21),
-                        count("PD", "2026-10-30", "GHOST", 4)]
-    write(tmp_path, stock_ledger=ledger, stock_counts=[*counts, *recounts],
-          products=[dict(sku="A", retail_price=12.5), dict(sku="B", retail_price=3)])
+    counts = counts or [
+        count("PD", "2026-10-30", "A", 71),
+        count("PD", "2026-10-30", "B", 21),
+        count("PD", "2026-10-30", "GHOST", 4),
+    ]
+    write(
+        tmp_path,
+        stock_ledger=ledger,
+        stock_counts=[*counts, *recounts],
+        products=[dict(sku="A", retail_price=12.5), dict(sku="B", retail_price=3)],
+    )
     return audit(tmp_path, rules="STK-003,STK-004,STK-005", as_of=as_of)
 
 
@@ -87,8 +116,11 @@ def test_a_recount_before_the_count_does_not_count(tmp_path):
 
 def test_shortage_confirmed_by_the_latest_recount_is_charged_at_retail(tmp_path):
     # A: book on 10-31 is 69; first recount 69 (fine), latest 66 → short 3 at 12.5
-    recounts = [count("R1", "2026-10-31", "A", 69, recount="是"), count("R2", "2026-10-31", "B", 18, recount="是"),
-                count("R3", "2026-10-31", "A", 66, recount="是")]
+    recounts = [
+        count("R1", "2026-10-31", "A", 69, recount="是"),
+        count("R2", "2026-10-31", "B", 18, recount="是"),
+        count("R3", "2026-10-31", "A", 66, recount="是"),
+    ]
     found = stock_folder(tmp_path, recounts)
     stk5 = found[found["rule_id"] == "STK-005"].set_index("key")
     assert set(stk5.index) == {"A", "B"}
@@ -129,10 +161,16 @@ def test_purchases_equal_finance_write_off(tmp_path):
     rows[1]["closing_qty"] += 10
     rows[2]["opening_qty"] += 10
     rows[2]["closing_qty"] += 10
-    write(tmp_path, stock_ledger=rows, finance_writeoffs=[
-        dict(month="2026年10月", sku="A", kind="进货", qty=10), dict(month="2026-10", sku="C", kind="purchase", qty=5),
-        dict(month="2026-10", sku="A", kind="gift", qty=3), dict(month="2026-09", sku="B", kind="purchase", qty=8),
-    ])
+    write(
+        tmp_path,
+        stock_ledger=rows,
+        finance_writeoffs=[
+            dict(month="2026年10月", sku="A", kind="进货", qty=10),
+            dict(month="2026-10", sku="C", kind="purchase", qty=5),
+            dict(month="2026-10", sku="A", kind="gift", qty=3),
+            dict(month="2026-09", sku="B", kind="purchase", qty=8),
+        ],
+    )
     found = audit(tmp_path, rules="STK-008")
     assert keys(found, "STK-008") == {"C"}
     assert found["observed"].iloc[0] == -5

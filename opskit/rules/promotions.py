@@ -245,7 +245,8 @@ def _per_promo(ctx: Context, column: str) -> pd.Series:
 def cost_within_budget(ctx: Context) -> Outcome:
     promos = month_promotions(ctx)
     items = promos[promos["budget"].notna()]
-    cost = items["promo_id"].map(_per_promo(ctx, "discount_cost") + _per_promo(ctx, "gift_cost")).fillna(0.0)
+    cost = items["promo_id"].map(_per_promo(ctx, "discount_cost") + _per_promo(ctx, "gift_cost")).astype("float64")
+    cost = cost.fillna(0.0)
     bad = items[cost > items["budget"]]
     message = "cost " + num(cost[bad.index], 2) + " above budget " + num(bad["budget"], 2)
     return Outcome(
@@ -270,7 +271,7 @@ def revenue_reaches_target(ctx: Context) -> Outcome:
     with_target = promos[promos["target_sales"].notna()]
     ended = _ended(ctx, with_target)
     items = with_target[ended]
-    revenue = items["promo_id"].map(_per_promo(ctx, "revenue")).fillna(0.0)
+    revenue = items["promo_id"].map(_per_promo(ctx, "revenue")).astype("float64").fillna(0.0)
     bad = items[revenue < items["target_sales"]]
     message = "revenue " + num(revenue[bad.index], 2) + " below target " + num(bad["target_sales"], 2)
     return Outcome(

@@ -212,7 +212,11 @@ def shortage_charged(ctx: Context) -> Outcome:
     done["book_then"] = book(ctx, done["sku"], done["last_recount"])
     short = done["book_then"] - done["last_recount_qty"]
     if ctx.has("products"):
-        retail = done["sku"].map(ctx.data["products"].drop_duplicates("sku").set_index("sku")["retail_price"]).astype("float64")
+        retail = (
+            done["sku"]
+            .map(ctx.data["products"].drop_duplicates("sku").set_index("sku")["retail_price"])
+            .astype("float64")
+        )
     else:
         ctx.notice("STK-005: no products dataset, shortages are not valued at retail")
         retail = pd.Series(np.nan, index=done.index)
