@@ -20,12 +20,12 @@ demo: $(STAMP)
 	$(BIN)/opskit run data_samples --month $(MONTH) --out $(OUT)
 
 test: $(STAMP)
-	$(BIN)/ruff check opskit tests benchmarks
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check opskit tests benchmarks
-	$(BIN)/ruff format --check opskit tests benchmarks
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 lab: $(STAMP)
 	cd notebooks && ../$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser
