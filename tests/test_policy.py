@@ -8,14 +8,26 @@ import pytest
 from opskit import PolicyError, load_policy
 
 SPEC = Path(__file__).resolve().parents[2] / "shared" / "SPEC.md"
+RULE_IDS = (
+    [f"ORD-{i:03d}" for i in range(1, 11)]
+    + [f"PRM-{i:03d}" for i in range(1, 9)]
+    + [f"CS-{i:03d}" for i in range(1, 8)]
+    + [f"STK-{i:03d}" for i in range(1, 10)]
+)
 
 
 def test_every_spec_rule_has_a_policy_entry_with_source_and_titles():
     policy = load_policy()
-    ids = {f"{p}-{n}" for p, n in re.findall(r"^\| (ORD|PRM|CS|STK)-(\d{3})", SPEC.read_text(), re.M)}
-    assert len(ids) == 34 and set(policy.rules) == ids
+    assert set(policy.rules) == set(RULE_IDS)
     for rp in policy.rules.values():
         assert rp.title_zh and rp.title_en and rp.source and rp.severity in ("low", "medium", "high")
+
+
+def test_rule_ids_are_the_specs_when_the_spec_is_beside_the_repo():
+    if SPEC.exists():  # in CI and a developer's checkout; a bare clone elsewhere has only RULE_IDS
+        ids = {f"{p}-{n}" for p, n in re.findall(r"^\| (ORD|PRM|CS|STK)-(\d{3})", SPEC.read_text(), re.M)}
+        assert ids == set(RULE_IDS)
+    assert len(RULE_IDS) == 34
 
 
 def test_defaults_match_the_spec():
