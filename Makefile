@@ -7,7 +7,7 @@ MONTH  ?= 2026-10
 OUT    ?= reports
 PORT   ?= 8866
 
-.PHONY: demo test lint lab serve samples bench clean
+.PHONY: demo test lint lab serve samples notebooks bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 lab: $(STAMP)
-	cd notebooks && ../$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser
+	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser --notebook-dir=notebooks
+
+notebooks: $(STAMP)
+	$(BIN)/python -m opskit.report.notebooks
 
 serve: $(STAMP)
 	$(BIN)/opskit serve --data-root data_samples --port $(PORT)

@@ -27,6 +27,7 @@ COLUMNS = [
     "amount",
     "channel",
     "when",
+    "open",
     "title",
 ]
 SUMMARY_COLUMNS = [
@@ -48,6 +49,7 @@ class CheckResult:
     summary: pd.DataFrame
     month: str
     as_of: pd.Timestamp
+    policy: Policy
     notices: list[str] = field(default_factory=list)
 
 
@@ -127,7 +129,7 @@ def run_checks(
     summary = pd.DataFrame(rows, columns=[c for c in SUMMARY_COLUMNS if c != "share_failed"])
     summary["share_failed"] = (summary["failed"] / summary["checked"].where(summary["checked"] > 0)).round(4)
     summary = summary[SUMMARY_COLUMNS]
-    return CheckResult(findings, summary, str(period), ctx.as_of, ctx.notices)
+    return CheckResult(findings, summary, str(period), ctx.as_of, policy, ctx.notices)
 
 
 def check(

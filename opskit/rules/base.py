@@ -17,7 +17,7 @@ import pandas as pd
 from ..loader import Data
 from ..policy import Policy, RulePolicy
 
-FINDING_COLUMNS = ["key", "observed", "limit", "message", "row", "amount", "channel", "when", "dataset"]
+FINDING_COLUMNS = ["key", "observed", "limit", "message", "row", "amount", "channel", "when", "open", "dataset"]
 
 
 @dataclass
@@ -104,6 +104,7 @@ def findings(
     amount: pd.Series | float | None = None,
     channel: pd.Series | str | None = None,
     when: pd.Series | None = None,
+    open: pd.Series | bool = False,
 ) -> pd.DataFrame:
     """The failing rows of `frame` as finding rows; every argument is aligned on `frame`'s index."""
     index = frame.index
@@ -124,6 +125,7 @@ def findings(
             "amount": col(amount, "float64"),
             "channel": col(channel).astype("object") if channel is not None else None,
             "when": col(when) if when is not None else pd.NaT,
+            "open": col(open).astype(bool),
             "dataset": dataset,
         },
         index=index,
@@ -207,5 +209,6 @@ def duration_rule(
             dataset=dataset,
             channel=channel,
             when=bad[start],
+            open=~d.recorded,
         ),
     )

@@ -203,6 +203,7 @@ def review_submitted(ctx: Context) -> Outcome:
             dataset="promotions",
             channel="channel",
             when=bad["end_at"],
+            open=~d.recorded,
         ),
     )
 

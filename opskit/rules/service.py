@@ -75,6 +75,7 @@ def after_sales_resolved(ctx: Context) -> Outcome:
             dataset="cs_tickets",
             channel="channel",
             when=items["created_at"],
+            open=~d.recorded,
         ),
     )
 

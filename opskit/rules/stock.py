@@ -201,6 +201,7 @@ def variance_recounted(ctx: Context) -> Outcome:
             message=pd.Series(message, index=bad.index),
             dataset="stock_counts",
             when=bad["count_date"],
+            open=~d.recorded,
         ),
     )
 

@@ -1,0 +1,220 @@
+"""`opskit run`: execute the review notebooks for a month and leave complete reports behind.
+
+Everything is written into a staging folder beside `OUT/MONTH/` and swapped in at the end, so a
+reader sees either the previous complete run or the new one, never half of one. A failing notebook
+does not stop the others; its executed notebook (showing the error) is kept, and the command
+names it, its cell and the error, and exits non-zero.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .check import CheckResult, run_checks, select_rules
+from .errors import OpskitError
+from .loader import load, resolve_folder
+from .report.excel import write_workbook
+from .report.files import _umask, atomic_write_text, safe_cells
+from .report.i18n import t
+from .report.notebooks import NOTEBOOK_DIR, REVIEWS, review_class
+
+_EXTERNAL_SCRIPT = re.compile(r'<script[^>]*\ssrc="https?://[^"]*"[^>]*>\s*</script>', re.I)
+
+
+@dataclass
+class NotebookRun:
+    name: str
+    ok: bool
+    seconds: float
+    error: str = ""
+
+
+def notebooks_dir() -> Path:
+    return Path(os.environ.get("OPSKIT_NOTEBOOKS", NOTEBOOK_DIR))
+
+
+def _execute(name: str, staging: str, parameters: dict, timeout: int) -> NotebookRun:
+    """Run one notebook with papermill (in a worker process) and export its HTML without code."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    started = time.perf_counter()
+    source = notebooks_dir() / f"{name}.ipynb"
+    target = Path(staging) / f"{name}.ipynb"
+    try:
+        pm.execute_notebook(
+            str(source),
+            str(target),
+            parameters=parameters,
+            cwd=str(source.parent),
+            progress_bar=False,
+            execution_timeout=timeout,
+            kernel_name="python3",
+            log_output=False,
+        )
+    except PapermillExecutionError as exc:
+        first = (exc.source or "").strip().splitlines()
+        where = f"cell {exc.exec_count}" + (f" ({first[0][:60]})" if first else "")
+        return NotebookRun(name, False, time.perf_counter() - started, f"{where}: {exc.ename}: {exc.evalue}")
+    except Exception as exc:  # a dead kernel, a timeout, a missing notebook: say which and why
+        return NotebookRun(name, False, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
+    export_html(target, Path(staging) / f"{name}.html")
+    return NotebookRun(name, True, time.perf_counter() - started)
+
+
+def export_html(notebook: Path, html_path: Path) -> Path:
+    """HTML without code or prompts that reads offline: no scripts fetched from the internet."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        template_name="lab", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+    )
+    body, _ = exporter.from_filename(str(notebook))
+    atomic_write_text(html_path, _EXTERNAL_SCRIPT.sub("", body))
+    return html_path
+
+
+def _review_result(result: CheckResult, rules: str) -> CheckResult:
+    ids = set(select_rules(rules))
+    return CheckResult(
+        result.findings[result.findings["rule_id"].isin(ids)].reset_index(drop=True),
+        result.summary[result.summary["rule_id"].isin(ids)].reset_index(drop=True),
+        result.month,
+        result.as_of,
+        result.policy,
+        result.notices,
+    )
+
+
+def write_month_outputs(staging: Path, data_root: Path, month: str, as_of, policy, lang: str, names: list[str]) -> None:
+    """findings.csv, kpis.json and the managers' workbook, computed from opskit (not scraped)."""
+    data = load(data_root, month)
+    result = run_checks(data, month, as_of, policy)
+    atomic_write_text(staging / "findings.csv", safe_cells(result.findings).to_csv(index=False))
+    kpis = {}
+    for path in sorted((staging / "kpis").glob("*.json")):
+        kpis[path.stem] = json.loads(path.read_text(encoding="utf-8"))
+    atomic_write_text(
+        staging / "kpis.json", json.dumps({"month": month, "reviews": kpis}, ensure_ascii=False, indent=1)
+    )
+    shutil.rmtree(staging / "kpis", ignore_errors=True)
+
+    review_of = {}
+    for name in REVIEWS:
+        review_of.update({r: t(name, lang) for r in select_rules(review_class(name).rules)})
+    summary = result.summary.assign(review=result.summary["rule_id"].map(review_of))
+    summary = summary.assign(title=summary["title_zh"] if lang == "zh" else summary["title"])
+    summary = summary[["review", "rule_id", "title", "checked", "failed", "share_failed", "pending", "source_clause"]]
+    from .report.i18n import columns
+
+    kpi_rows = [
+        {"review": t(name, lang), "metric": t(k, lang), "value": v}
+        for name, figures in kpis.items()
+        for k, v in figures.items()
+        if k not in ("review", "month")
+    ]
+    sheets = [
+        (
+            t("summary", lang),
+            f"{month} · {t('rule_summary', lang)}",
+            summary.rename(columns=columns(summary.columns, lang)),
+        ),
+        (
+            t("headline", lang),
+            f"{month} · {t('headline', lang)}",
+            pd.DataFrame(kpi_rows, columns=["review", "metric", "value"]).rename(
+                columns=columns(["review", "metric", "value"], lang)
+            ),
+        ),
+    ]
+    for name in names:
+        review = review_class(name)(data, _review_result(result, review_class(name).rules), lang)
+        sheets.append((review.title, f"{month} · {review.title}", review.findings_view()))
+        for title, frame in review.tables():
+            sheets.append((f"{review.title}-{title}", title, frame))
+    write_workbook(staging / f"opskit-{month}.xlsx", sheets)
+
+
+def _swap_in(staging: Path, final: Path) -> None:
+    old = final.with_name(f".{final.name}.old-{os.getpid()}")
+    if final.exists():
+        final.rename(old)
+    staging.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def run_month(
+    folder: str | Path,
+    month: str,
+    out: str | Path,
+    *,
+    as_of: str | None = None,
+    policy: str | None = None,
+    lang: str = "zh",
+    notebooks: list[str] | None = None,
+    jobs: int = 2,
+    timeout: int = 600,
+) -> int:
+    """Run the reviews of `month`; returns the exit code (0 when every notebook and output succeeded)."""
+    names = [n.removesuffix(".ipynb") for n in (notebooks or list(REVIEWS))]
+    unknown = [n for n in names if n not in REVIEWS]
+    if unknown:
+        raise OpskitError(f"unknown notebooks {unknown}; known: {', '.join(REVIEWS)}")
+    month_folder, month = resolve_folder(folder, month)
+    data_root = month_folder.parent if Path(folder).resolve() != month_folder.resolve() else month_folder
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=out, prefix=f".{month}.staging-"))
+        staging.chmod(0o777 & ~_umask())
+    except OSError as exc:
+        raise OpskitError(f"cannot write to {out}: {exc.strerror}") from None
+    parameters = dict(
+        data_root=str(data_root.resolve()),
+        month=month,
+        as_of=as_of,
+        policy=str(Path(policy).resolve()) if policy else None,
+        lang=lang,
+        interactive=False,
+        output_dir=str(staging.resolve()),
+    )
+    runs: list[NotebookRun] = []
+    try:
+        with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(names)))) as pool:
+            futures = {pool.submit(_execute, n, str(staging), parameters, timeout): n for n in names}
+            for i, future in enumerate(as_completed(futures), start=1):
+                run = future.result()
+                runs.append(run)
+                state = "ok" if run.ok else f"FAILED: {run.error}"
+                print(f"[{i}/{len(names)}] {run.name}: {state} ({run.seconds:.1f} s)", flush=True)
+        try:
+            write_month_outputs(staging, data_root, month, as_of, policy, lang, names)
+        except OpskitError as exc:
+            runs.append(NotebookRun("findings.csv / kpis.json / workbook", False, 0.0, str(exc)))
+            print(f"outputs: FAILED: {exc}", flush=True)
+        final = out / month
+        _swap_in(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    failed = [r for r in runs if not r.ok]
+    print(f"reports for {month} in {final}/")
+    for path in sorted(final.iterdir()):
+        if path.suffix in (".html", ".csv", ".json", ".xlsx"):
+            print(f"  {path}")
+    if failed:
+        for run in failed:
+            print(f"opskit run: {run.name} failed at {run.error}", file=sys.stderr)
+        return 1
+    return 0

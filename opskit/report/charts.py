@@ -1,0 +1,103 @@
+"""Charts for the reviews, and the CJK font they need for Chinese labels.
+
+Chinese labels render as boxes without a CJK font, so `chart_lang` falls back to English labels
+(with one warning) when no known CJK font is installed.
+"""
+
+from __future__ import annotations
+
+import warnings
+from functools import cache
+
+import matplotlib
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib import font_manager
+from matplotlib.figure import Figure
+
+from .i18n import t
+
+CJK_FONTS = (
+    "Noto Sans CJK SC",
+    "Noto Sans CJK JP",
+    "Noto Sans SC",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "SimHei",
+    "Microsoft YaHei",
+    "PingFang SC",
+    "Source Han Sans SC",
+)
+COLORS = ["#2f6f9f", "#e0823d", "#4b9b62", "#b5484b", "#7d64a8", "#8c6d4f"]
+
+
+@cache
+def cjk_font() -> str | None:
+    """The first installed CJK font, set as matplotlib's sans-serif; None when there is none."""
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    for name in CJK_FONTS:
+        if name in installed:
+            matplotlib.rcParams["font.sans-serif"] = [name, "DejaVu Sans"]
+            matplotlib.rcParams["axes.unicode_minus"] = False
+            return name
+    warnings.warn(
+        "no CJK font installed (e.g. `apt-get install fonts-noto-cjk`): chart labels are drawn in English",
+        stacklevel=2,
+    )
+    return None
+
+
+def chart_lang(lang: str) -> str:
+    return lang if lang != "zh" or cjk_font() else "en"
+
+
+def _figure(title: str, width: float = 7.5, height: float = 3.2) -> tuple[Figure, plt.Axes]:
+    fig, ax = plt.subplots(figsize=(width, height), dpi=100)
+    ax.set_title(title, loc="left", fontsize=11)
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig, ax
+
+
+def daily_counts(series: dict[str, pd.Series], title: str, lang: str) -> Figure:
+    """One line per named series of daily counts (index: day)."""
+    fig, ax = _figure(title)
+    for (label, values), color in zip(series.items(), COLORS, strict=False):
+        ax.plot(values.index, values.to_numpy(), marker="o", markersize=3, label=label, color=color)
+    ax.set_ylabel(t("count", lang))
+    ax.legend(frameon=False, fontsize=9)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def histogram(values: pd.Series, limit: float, title: str, unit_label: str, lang: str) -> Figure:
+    """Distribution of durations with the policy limit drawn as a line."""
+    fig, ax = _figure(title)
+    clean = values.dropna()
+    if len(clean):
+        ax.hist(clean.clip(upper=max(limit * 3, 1)), bins=30, color=COLORS[0], alpha=0.85)
+    ax.axvline(limit, color=COLORS[3], linestyle="--", label=f"{t('limit_line', lang)} {limit:g} {unit_label}")
+    ax.set_xlabel(unit_label)
+    ax.set_ylabel(t("count", lang))
+    ax.legend(frameon=False, fontsize=9)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def stacked_bars(table: pd.DataFrame, title: str, lang: str) -> Figure:
+    """Rows as bars, columns stacked (e.g. findings by rule and channel)."""
+    fig, ax = _figure(title)
+    bottom = pd.Series(0.0, index=table.index)
+    for column, color in zip(table.columns, COLORS * 3, strict=False):
+        ax.bar(
+            table.index.astype(str), table[column].to_numpy(), bottom=bottom.to_numpy(), label=str(column), color=color
+        )
+        bottom += table[column]
+    ax.set_ylabel(t("count", lang))
+    if len(table.columns):
+        ax.legend(frameon=False, fontsize=9)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig

@@ -1,0 +1,134 @@
+"""The widget app behind every dashboard: a month picker, filters, and outputs redrawn in place.
+
+The month is chosen among the `YYYY-MM/` folders under the data root (viewers never type a path);
+filters narrow the findings table by rule, channel and date. `filtered()` is a pure function of
+the widget values, so the app is tested without a browser.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ipywidgets as W
+import pandas as pd
+from IPython.display import HTML, display
+
+from ..loader import month_folders
+from .i18n import t
+from .review import Review, table_html
+
+
+class ReviewApp:
+    def __init__(
+        self,
+        review_cls: type[Review],
+        data_root: str | Path,
+        *,
+        review: Review | None = None,
+        month: str | None = None,
+        as_of: str | None = None,
+        policy: str | Path | None = None,
+        lang: str = "zh",
+    ) -> None:
+        self.review_cls, self.data_root, self.as_of, self.policy, self.lang = review_cls, data_root, as_of, policy, lang
+        months = month_folders(data_root)
+        current = (review.month if review and review.month else month) or (months[-1] if months else None)
+        options = months or ([current] if current else [])
+        self.month = W.Dropdown(
+            options=options, value=current if current in options else None, description=t("month", lang)
+        )
+        self.rule = W.Dropdown(description=t("rule", lang))
+        self.channel = W.Dropdown(description=t("channel", lang))
+        self.start = W.DatePicker(description=t("from", lang))
+        self.end = W.DatePicker(description=t("to", lang))
+        for widget, name in (
+            (self.month, "month"),
+            (self.rule, "rule"),
+            (self.channel, "channel"),
+            (self.start, "start"),
+            (self.end, "end"),
+        ):
+            widget.add_class(f"opskit-{name}")
+        self.head = W.Output()
+        self.table = W.Output()
+        self.table.add_class("opskit-findings-output")
+        filters = W.HBox([self.rule, self.channel, self.start, self.end], layout=W.Layout(flex_flow="row wrap"))
+        self.container = W.VBox([self.month, self.head, filters, self.table])
+        self.review = review
+        self._filling = False
+        self.month.observe(lambda change: self.reload(), names="value")
+        for widget in (self.rule, self.channel, self.start, self.end):
+            widget.observe(lambda change: None if self._filling else self.redraw(), names="value")
+        if review is None:
+            self.reload()
+        else:
+            self.draw_head()
+
+    # ------------------------------------------------------------------ state
+
+    def reload(self) -> None:
+        """Load and check the chosen month, then draw everything again."""
+        if self.month.value is None:
+            return
+        self.review = self.review_cls.open(
+            self.data_root, self.month.value, as_of=self.as_of, policy=self.policy, lang=self.lang, strict=False
+        )
+        self.draw_head()
+
+    def filtered(self) -> pd.DataFrame:
+        findings = self.review.findings if self.review else pd.DataFrame()
+        if findings.empty:
+            return findings
+        keep = pd.Series(True, index=findings.index)
+        if self.rule.value:
+            keep &= findings["rule_id"] == self.rule.value
+        if self.channel.value:
+            keep &= findings["channel"].astype("str") == self.channel.value
+        when = pd.to_datetime(findings["when"])
+        if self.start.value:
+            keep &= when >= pd.Timestamp(self.start.value)
+        if self.end.value:
+            keep &= when < pd.Timestamp(self.end.value) + pd.Timedelta(days=1)
+        return findings[keep]
+
+    # ------------------------------------------------------------------ drawing
+
+    def draw_head(self) -> None:
+        review = self.review
+        self._filling = True
+        try:
+            findings = review.findings if review and not review.error else pd.DataFrame(columns=["rule_id", "channel"])
+            all_ = t("all", self.lang)
+            self.rule.options = [(all_, "")] + [(r, r) for r in sorted(findings["rule_id"].unique())]
+            channels = sorted(str(c) for c in findings["channel"].dropna().unique())
+            self.channel.options = [(all_, "")] + [(c, c) for c in channels]
+            self.rule.value, self.channel.value = "", ""
+            if review and review.month:
+                period = pd.Period(review.month, "M")
+                self.start.value, self.end.value = period.start_time.date(), period.end_time.date()
+            else:
+                self.start.value = self.end.value = None
+        finally:
+            self._filling = False
+        with self.head:
+            self.head.clear_output(wait=True)
+            if review is None or review.error:
+                display(HTML(review.error_html() if review else ""))
+            else:
+                display(HTML(review.headline_html()))
+                for fig in review.charts():
+                    display(fig)
+                display(HTML(f"<h4>{t('rule_summary', self.lang)}</h4>" + table_html(review.summary_view())))
+                for title, frame in review.tables():
+                    display(HTML(f"<h4>{title}</h4>" + table_html(frame)))
+        self.redraw()
+
+    def redraw(self) -> None:
+        with self.table:
+            self.table.clear_output(wait=True)
+            if self.review is None or self.review.error:
+                return
+            shown = self.filtered()
+            label = f"{t('findings_table', self.lang)}: {len(shown)} {t('n_findings', self.lang)}"
+            caption = f'<h4 class="opskit-count">{label}</h4>'
+            display(HTML(caption + table_html(self.review.findings_view(shown))))

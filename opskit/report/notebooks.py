@@ -1,0 +1,94 @@
+"""The review notebooks are thin and alike; they are written from one template so they stay so.
+
+`python -m opskit.report.notebooks` rewrites `notebooks/*.ipynb` (without outputs except the
+cells nbval checks, which are filled by running them once).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REVIEWS = {
+    "order_sla_audit": (
+        "opskit.report.order_sla",
+        "OrderSlaReview",
+        "订单时效审计 · Order SLA audit",
+        "本月订单是否按制度及时联系、跟踪、发货，经销商发货是否三方签字，客户是否建档并从登记账户付款。\n\n"
+        "Were this month's orders contacted, tracked and shipped on time, dealer shipments signed off, "
+        "customers registered and paying from their registered accounts?",
+    ),
+}
+NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+
+
+def review_class(name: str):
+    """The Review subclass behind notebook `name`."""
+    import importlib
+
+    module, cls = REVIEWS[name][:2]
+    return getattr(importlib.import_module(module), cls)
+
+
+PARAMETERS = """\
+import os
+
+data_root = os.environ.get("OPSKIT_DATA_ROOT", "../data_samples")  # a root of YYYY-MM/ folders, or one month
+month = None  # e.g. "2026-10"; None: the latest month under data_root
+as_of = None  # e.g. "2026-11-01 00:00"; None: the first instant of the next month
+policy = None  # a policy YAML overriding the defaults
+lang = "zh"  # "zh" or "en"
+interactive = True  # widgets (JupyterLab, Voila); False: the static report of the batch
+output_dir = None  # where the batch collects headline figures"""
+
+
+def notebook(name: str):
+    import nbformat.v4 as nbf
+
+    module, cls, title, about = REVIEWS[name]
+    cells = [
+        nbf.new_markdown_cell(f"# {title}\n\n{about}"),
+        nbf.new_code_cell(PARAMETERS, metadata={"tags": ["parameters"]}),
+        nbf.new_code_cell(
+            "import opskit\n"
+            f"from {module} import {cls}\n\n"
+            f"review = {cls}.open(data_root, month, as_of=as_of, policy=policy, lang=lang, strict=not interactive)\n"
+            "data, findings = review.data, review.findings  # to explore: data['orders'], opskit.summary(findings)"
+        ),
+        nbf.new_code_cell("# NBVAL_CHECK_OUTPUT\nreview.rules_view()"),
+        nbf.new_code_cell("kpis = review.save_kpis(output_dir)"),
+        nbf.new_code_cell(
+            "review.dashboard(data_root, as_of=as_of, policy=policy) if interactive else review.report()",
+            metadata={"tags": ["nbval-ignore-output"]},
+        ),
+    ]
+    nb = nbf.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    return nb
+
+
+def write_all(folder: Path = NOTEBOOK_DIR) -> list[Path]:
+    """Write every review notebook, then fill the outputs of the cells nbval checks."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    written = []
+    for name in REVIEWS:
+        nb = notebook(name)
+        NotebookClient(nb, resources={"metadata": {"path": str(folder)}}, timeout=300).execute()
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                checked = cell.source.startswith("# NBVAL_CHECK_OUTPUT")
+                if not checked:  # nbval compares the checked cells' stored outputs, which need a count
+                    cell.outputs, cell.execution_count = [], None
+            cell.metadata.pop("execution", None)
+        nb.metadata.pop("widgets", None)
+        path = folder / f"{name}.ipynb"
+        nbformat.write(nb, path)
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    for path in write_all():
+        print(f"wrote {path}")

@@ -1,0 +1,208 @@
+"""A monthly review: its data and findings, headline figures, charts and tables, in one object.
+
+Each notebook makes one `Review` and asks it to `report()` (static, for papermill and HTML) or
+`dashboard()` (widgets, for JupyterLab and Voila). Subclasses only say what their review shows.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from ..check import CheckResult, run_checks
+from ..errors import OpskitError
+from ..loader import Data, load
+from .charts import chart_lang
+from .files import atomic_write_text
+from .i18n import columns, t
+
+FINDING_VIEW = ["rule_id", "key", "observed", "limit", "unit", "message", "channel", "when", "source"]
+SUMMARY_VIEW = ["rule_id", "title", "checked", "failed", "share_failed", "pending", "source_clause"]
+TABLE_CSS = (
+    "<style>.opskit-table{border-collapse:collapse;font-size:12px;margin:4px 0 12px}"
+    ".opskit-table th{background:#eef3f8;text-align:left;padding:3px 8px;border-bottom:1px solid #9bb}"
+    ".opskit-table td{padding:2px 8px;border-bottom:1px solid #e5e5e5;vertical-align:top;text-align:left!important}"
+    ".opskit-table th,.opskit-table thead tr{text-align:left!important}"
+    ".opskit-kpi{display:inline-block;margin:4px 18px 8px 0}.opskit-kpi b{display:block;font-size:20px}"
+    ".opskit-error{color:#8a1f11;background:#fbeaea;padding:8px 12px;border-radius:4px}</style>"
+)
+
+
+class Review:
+    """Base of the four reviews; `name` is the notebook's stem and `rules` its rule ids or prefixes."""
+
+    name: ClassVar[str] = ""
+    rules: ClassVar[str] = ""
+
+    def __init__(self, data: Data | None, result: CheckResult | None, lang: str = "zh", error: str | None = None):
+        self.data, self.result, self.lang, self.error = data, result, lang, error
+
+    # ------------------------------------------------------------------ building
+
+    @classmethod
+    def open(
+        cls,
+        data_root: str | Path,
+        month: str | None = None,
+        *,
+        as_of: str | None = None,
+        policy: str | Path | None = None,
+        lang: str = "zh",
+        strict: bool = True,
+    ) -> Review:
+        """Load and check one month; with `strict=False` bad data becomes a message instead of an error."""
+        try:
+            data = load(data_root, month)
+            result = run_checks(data, month or data.month, as_of, policy, cls.rules)
+        except OpskitError as exc:
+            if strict:
+                raise
+            return cls(None, None, lang, error=str(exc))
+        return cls(data, result, lang)
+
+    @property
+    def title(self) -> str:
+        return t(self.name, self.lang)
+
+    @property
+    def findings(self) -> pd.DataFrame:
+        return self.result.findings if self.result else pd.DataFrame(columns=FINDING_VIEW)
+
+    @property
+    def month(self) -> str:
+        return self.result.month if self.result else ""
+
+    # ------------------------------------------------------------------ what a review shows
+
+    def kpis(self) -> dict[str, Any]:
+        """Headline figures by key (labels come from `i18n`); subclasses add their own."""
+        findings = self.findings
+        return {"findings": len(findings), "open_breaches": int(findings["open"].sum()) if len(findings) else 0}
+
+    def charts(self) -> list[Figure]:
+        return []
+
+    def tables(self) -> list[tuple[str, pd.DataFrame]]:
+        """Extra tables (title, frame) for the report and the Excel workbook."""
+        return []
+
+    # ------------------------------------------------------------------ views
+
+    def rules_view(self) -> pd.DataFrame:
+        """The rules this review checks, with the thresholds in force and their source clauses."""
+        from ..check import select_rules
+        from ..policy import load_policy
+
+        policy = self.result.policy if self.result else load_policy()
+        rows = [policy[r] for r in select_rules(self.rules)]
+        frame = pd.DataFrame(
+            {
+                "rule_id": [r.id for r in rows],
+                "title": [r.title(self.lang) for r in rows],
+                "limit": [r.limit for r in rows],
+                "unit": [r.unit for r in rows],
+                "source_clause": [r.source for r in rows],
+            }
+        )
+        frame["limit"] = frame["limit"].astype("object").where(frame["limit"].notna(), "—")
+        return frame.rename(columns=columns(frame.columns, self.lang)).set_index(t("rule_id", self.lang))
+
+    def kpi_view(self) -> pd.DataFrame:
+        items = self.kpis()
+        return pd.DataFrame(
+            {t("metric", self.lang): [t(k, self.lang) for k in items], t("value", self.lang): list(items.values())}
+        )
+
+    def summary_view(self) -> pd.DataFrame:
+        summary = self.result.summary if self.result else pd.DataFrame(columns=SUMMARY_VIEW)
+        view = summary.assign(
+            title=summary["title_zh"] if self.lang == "zh" else summary["title"],
+            share_failed=(summary["share_failed"] * 100).round(1).astype("str").str.replace("nan", "—") + "%",
+        )[SUMMARY_VIEW]
+        return view.rename(columns=columns(SUMMARY_VIEW, self.lang))
+
+    def findings_view(self, findings: pd.DataFrame | None = None) -> pd.DataFrame:
+        frame = self.findings if findings is None else findings
+        return frame.reindex(columns=FINDING_VIEW).rename(columns=columns(FINDING_VIEW, self.lang))
+
+    # ------------------------------------------------------------------ output
+
+    def save_kpis(self, output_dir: str | Path | None) -> dict[str, Any]:
+        """Record the headline figures for the batch's `kpis.json` (nothing when run interactively)."""
+        figures = {"review": self.name, "month": self.month, **self.kpis()}
+        if output_dir:
+            path = Path(output_dir) / "kpis" / f"{self.name}.json"
+            atomic_write_text(path, json.dumps(figures, ensure_ascii=False, indent=1, default=_jsonable))
+        return figures
+
+    def headline_html(self) -> str:
+        cells = "".join(
+            f'<div class="opskit-kpi">{html.escape(t(k, self.lang))}<b>{html.escape(_fmt(v))}</b></div>'
+            for k, v in self.kpis().items()
+        )
+        return f"{TABLE_CSS}<h3>{html.escape(self.title)} · {html.escape(self.month)}</h3><div>{cells}</div>"
+
+    def error_html(self) -> str:
+        message = html.escape(self.error or "")
+        return f'{TABLE_CSS}<div class="opskit-error"><b>{t("data_error", self.lang)}</b><br>{message}</div>'
+
+    def report(self) -> None:
+        """Display the whole review statically: what the batch's HTML and a manager read."""
+        from IPython.display import HTML, display
+
+        if self.error:
+            display(HTML(self.error_html()))
+            return
+        display(HTML(self.headline_html()))
+        for fig in self.charts():
+            display(fig)
+        display(HTML(f"<h4>{t('rule_summary', self.lang)}</h4>" + table_html(self.summary_view())))
+        for title, frame in self.tables():
+            display(HTML(f"<h4>{html.escape(title)}</h4>" + table_html(frame)))
+        view = self.findings_view()
+        display(HTML(f"<h4>{t('findings_table', self.lang)} ({len(view)})</h4>" + table_html(view)))
+
+    def dashboard(self, data_root: str | Path, *, as_of: str | None = None, policy: str | Path | None = None):
+        """The same review as a widget app (month picker and filters) for JupyterLab and Voila."""
+        from .dashboard import ReviewApp
+
+        return ReviewApp(type(self), data_root, review=self, as_of=as_of, policy=policy, lang=self.lang).container
+
+    @property
+    def chart_lang(self) -> str:
+        return chart_lang(self.lang)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.1%}" if 0 <= value <= 1 and not value.is_integer() else f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
+def table_html(frame: pd.DataFrame, max_rows: int = 500) -> str:
+    """An escaped HTML table; long tables are cut with a note rather than flooding the page."""
+    shown = frame.head(max_rows)
+    body = shown.to_html(
+        index=False,
+        classes="opskit-table",
+        na_rep="",
+        escape=True,
+        border=0,
+        float_format=lambda v: f"{v:,.2f}".rstrip("0").rstrip("."),
+    )
+    if len(frame) > max_rows:
+        body += f"<p>… {len(frame) - max_rows} more rows in the Excel workbook</p>"
+    return TABLE_CSS + body

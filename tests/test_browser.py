@@ -1,0 +1,118 @@
+"""The dashboard in a real browser: `opskit serve`, headless Chromium driven by Playwright.
+
+Under CI (CI=true) this must run; elsewhere it skips, saying why, when Debian's chromium is absent.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from helpers import ROOT, SAMPLES
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SOURCE_LEAKS = ("import opskit", "OrderSlaReview", "review.dashboard", "interactive =", "Traceback")
+
+pytestmark = pytest.mark.browser
+if not Path(CHROMIUM).exists() and os.environ.get("CI") != "true":
+    pytestmark = [pytestmark, pytest.mark.skip(reason="Debian's chromium is not installed (apt-get install chromium)")]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    shutil.copytree(SAMPLES / "2026-10", root / "2026-10")
+    (root / "2026-11").mkdir()
+    (root / "2026-11" / "orders.csv").write_text("订单编号,渠道,下单时间\nN1,京东,2026-11-03\n", encoding="utf-8")
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "opskit.cli", "serve", "--port", str(port), "--data-root", str(root)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("opskit serve did not answer within 60 s:\n" + proc.stdout.read())
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1300, "height": 1600})
+        page.goto(f"{server}/voila/render/order_sla_audit.ipynb", timeout=60_000)
+        yield page
+        browser.close()
+
+
+def count_text(page) -> str:
+    return page.inner_text(".opskit-count")
+
+
+def test_bad_month_shows_a_plain_message_not_a_traceback(page):
+    page.wait_for_selector(".opskit-error", timeout=60_000)
+    message = page.inner_text(".opskit-error")
+    assert "orders.csv, row 2, column 渠道 (channel)" in message and "京东" in message
+    assert not any(leak in page.content() for leak in SOURCE_LEAKS)
+
+
+def test_month_picker_and_filter_change_the_findings_table(page, tmp_path):
+    months = page.locator(".opskit-month select option").all_inner_texts()
+    assert months == ["2026-10", "2026-11"]
+    page.locator(".opskit-month select").select_option("2026-10")
+    page.wait_for_function(
+        "document.querySelector('.opskit-count') && document.querySelector('.opskit-count').innerText.includes(' 20 ')",
+        timeout=60_000,
+    )
+    before = page.inner_text(".opskit-findings-output")
+    page.locator(".opskit-rule select").select_option("ORD-003")
+    page.wait_for_function("document.querySelector('.opskit-count').innerText.includes(' 3 ')", timeout=30_000)
+    after = page.inner_text(".opskit-findings-output")
+    assert after != before and "ORD003-LATE-2610" in after and "ORD001-LATE-2610" not in after
+    assert not any(leak in page.content() for leak in SOURCE_LEAKS)
+    shot = tmp_path / "dashboard.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 50_000
+
+
+def test_server_listens_on_loopback_only(server):
+    assert server.startswith("http://127.0.0.1:")
+    out = subprocess.run(["ss", "-ltnp"], capture_output=True, text=True).stdout if shutil.which("ss") else ""
+    port = server.rsplit(":", 1)[1]
+    listening = [line for line in out.splitlines() if f":{port} " in line]
+    assert all("127.0.0.1" in line for line in listening)

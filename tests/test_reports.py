@@ -1,0 +1,167 @@
+"""Reviews, the dashboard app, the Excel workbook and the batch, on the samples."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from helpers import ROOT, SAMPLES
+from openpyxl import load_workbook
+
+from opskit.batch import run_month
+from opskit.report.dashboard import ReviewApp
+from opskit.report.excel import write_workbook
+from opskit.report.order_sla import OrderSlaReview
+
+
+@pytest.fixture(scope="module")
+def review():
+    return OrderSlaReview.open(SAMPLES, "2026-10", lang="en")
+
+
+def test_headline_figures(review):
+    kpis = review.kpis()
+    assert (kpis["orders"], kpis["paid"], kpis["shipped"]) == (285, 283, 274)
+    assert kpis["on_time_shipping"] == round(1 - 3 / 275, 4)
+    assert kpis["contact_within_limit"] == round(1 - 2 / 284, 4)
+    assert (kpis["findings"], kpis["open_breaches"]) == (20, 4)
+
+
+def test_review_only_checks_its_rules_and_labels_by_language(review):
+    assert set(review.findings["rule_id"]) == {f"ORD-{i:03d}" for i in range(1, 11)}
+    assert list(review.findings_view().columns[:3]) == ["Rule", "Item", "Observed"]
+    zh = OrderSlaReview.open(SAMPLES, "2026-10", lang="zh")
+    assert list(zh.findings_view().columns[:3]) == ["规则", "对象", "实际值"]
+    assert zh.rules_view().loc["ORD-003", "规则名称"] == "付款后24小时内发货"
+
+
+def test_bad_data_becomes_a_plain_message_when_not_strict(tmp_path):
+    (tmp_path / "2026-10").mkdir()
+    (tmp_path / "2026-10" / "orders.csv").write_text("订单编号,渠道,下单时间\nA,京东,2026-10-05\n", encoding="utf-8")
+    review = OrderSlaReview.open(tmp_path, "2026-10", strict=False)
+    assert review.error.startswith("orders.csv, row 2, column 渠道 (channel)")
+    assert "Traceback" not in review.error_html() and "京东" in review.error_html()
+    with pytest.raises(Exception, match="row 2"):
+        OrderSlaReview.open(tmp_path, "2026-10", strict=True)
+
+
+def test_app_months_come_from_the_data_root_and_filters_narrow_the_table(review):
+    app = ReviewApp(OrderSlaReview, SAMPLES, review=review, lang="en")
+    assert list(app.month.options) == ["2026-09", "2026-10"] and app.month.value == "2026-10"
+    assert len(app.filtered()) == 20
+    app.rule.value = "ORD-003"
+    assert set(app.filtered()["key"]) == {"ORD003-LATE-2610", "ORD003-NEVER-2610", "ORD009-GHOST-2610"}
+    app.rule.value, app.channel.value = "", "distributor"
+    assert set(app.filtered()["rule_id"]) == {"ORD-004", "ORD-006", "ORD-007", "ORD-008"}
+    app.channel.value = ""
+    app.start.value = app.end.value = pd.Timestamp("2026-10-10").date()
+    assert set(app.filtered()["key"]) == {"ORD006-LATE-REG-2610"}
+
+
+def test_app_switches_month(review):
+    app = ReviewApp(OrderSlaReview, SAMPLES, review=review, lang="en")
+    app.month.value = "2026-09"
+    assert app.review.month == "2026-09"
+    assert all(k.endswith("-2609") for k in app.filtered()["key"])
+
+
+def test_workbook_layout_and_neutralised_cells(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "key": ['=HYPERLINK("http://x")', "+1", "@SUM(A1)", "-2", "plain"],
+            "when": pd.to_datetime(["2026-10-05 10:00"] * 5),
+            "amount": [1234.5, 2, 3, 4, 5],
+        }
+    )
+    path = write_workbook(tmp_path / "book.xlsx", [("汇总", "2026-10 汇总", frame), ("订单时效审计", None, frame)])
+    wb = load_workbook(path)
+    assert wb.sheetnames == ["汇总", "订单时效审计"]
+    ws = wb["汇总"]
+    assert ws["A1"].value == "2026-10 汇总" and ws.freeze_panes == "A4" and ws.auto_filter.ref == "A3:C8"
+    assert ws["A4"].value == '=HYPERLINK("http://x")' and ws["A4"].data_type == "s" and ws["A4"].quotePrefix
+    assert ws["A5"].value == "+1" and ws["A5"].data_type == "s"
+    assert ws["B4"].number_format == "yyyy-mm-dd hh:mm" and ws["C4"].number_format == "#,##0.00"
+    assert ws.column_dimensions["A"].width >= 20
+    assert wb["订单时效审计"].freeze_panes == "A2"
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    code = run_month(SAMPLES, "2026-10", out, lang="zh")
+    return code, out / "2026-10"
+
+
+def test_batch_writes_every_output(batch):
+    code, folder = batch
+    assert code == 0
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == [
+        "findings.csv",
+        "kpis.json",
+        "opskit-2026-10.xlsx",
+        "order_sla_audit.html",
+        "order_sla_audit.ipynb",
+    ]
+    kpis = json.loads((folder / "kpis.json").read_text(encoding="utf-8"))
+    assert kpis["reviews"]["order_sla_audit"]["orders"] == 285
+    findings = pd.read_csv(folder / "findings.csv")
+    assert len(findings) == 52 and {"rule_id", "key", "observed", "limit", "message", "source"} <= set(findings.columns)
+
+
+def test_batch_html_has_no_code_and_reads_offline(batch):
+    html = (batch[1] / "order_sla_audit.html").read_text(encoding="utf-8")
+    assert "ORD003-LATE-2610" in html and "订单时效审计" in html and "data:image/png;base64" in html
+    for leak in ("import opskit", "review.report()", "OrderSlaReview.open", "Traceback"):
+        assert leak not in html
+    assert 'src="http' not in html
+
+
+def test_batch_workbook_sheets(batch):
+    wb = load_workbook(batch[1] / "opskit-2026-10.xlsx")
+    assert wb.sheetnames[:3] == ["汇总", "关键指标", "订单时效审计"]
+    ws = wb["订单时效审计"]
+    assert ws.freeze_panes == "A4" and ws.auto_filter.ref
+    keys = [c.value for c in ws["B"][3:]]
+    assert "ORD003-LATE-2610" in keys and len(keys) == 20
+
+
+def test_rerun_replaces_the_month_and_leaves_no_staging(batch, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(batch[1], out / "2026-10")
+    (out / "2026-10" / "stale.txt").write_text("old")
+    assert run_month(SAMPLES, "2026-10", out, notebooks=["order_sla_audit"]) == 0
+    assert not (out / "2026-10" / "stale.txt").exists()
+    assert sorted(p.name for p in out.iterdir()) == ["2026-10"]
+
+
+def test_broken_input_fails_naming_notebook_and_cell(tmp_path):
+    bad = tmp_path / "data" / "2026-10"
+    shutil.copytree(SAMPLES / "2026-10", bad)
+    text = (bad / "orders.csv").read_text(encoding="gb18030").replace("天猫旗舰店", "京东", 1)
+    (bad / "orders.csv").write_text(text, encoding="gb18030")
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "opskit.cli",
+            "run",
+            str(tmp_path / "data"),
+            "--month",
+            "2026-10",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert out.returncode != 0
+    # cell 3: papermill's injected parameters cell runs second
+    assert "order_sla_audit: FAILED: cell 3 (import opskit): DataError: orders.csv, row 2" in out.stdout
+    assert "opskit run: order_sla_audit failed at cell 3" in out.stderr and "京东" in out.stderr
+    assert "findings.csv" not in out.stdout
+    assert not (tmp_path / "out" / "2026-10" / "order_sla_audit.html").exists()
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["2026-10"]
