@@ -15,6 +15,10 @@ from pathlib import Path
 import pytest
 from helpers import ROOT, SAMPLES
 
+from opskit.report.notebooks import REVIEWS, review_class
+
+REVIEWS_FILTERS = {name: [c.removesuffix("_id") for c in review_class(name).filters] for name in REVIEWS}
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--headless",
@@ -45,10 +49,11 @@ def server(tmp_path_factory):
     (root / "2026-11").mkdir()
     (root / "2026-11" / "orders.csv").write_text("订单编号,渠道,下单时间\nN1,京东,2026-11-03\n", encoding="utf-8")
     port = free_port()
+    log = (root / "serve.log").open("w")  # a file, not a pipe: an unread pipe fills up and blocks Voila
     proc = subprocess.Popen(
         [sys.executable, "-m", "opskit.cli", "serve", "--port", str(port), "--data-root", str(root)],
         cwd=ROOT,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
@@ -62,22 +67,29 @@ def server(tmp_path_factory):
             time.sleep(0.5)
     else:
         proc.kill()
-        pytest.fail("opskit serve did not answer within 60 s:\n" + proc.stdout.read())
+        pytest.fail("opskit serve did not answer within 60 s:\n" + (root / "serve.log").read_text())
     yield url
     proc.terminate()
     proc.wait(timeout=20)
+    log.close()
 
 
 @pytest.fixture(scope="module")
-def page(server):
+def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1300, "height": 1600})
-        page.goto(f"{server}/voila/render/order_sla_audit.ipynb", timeout=60_000)
-        yield page
+        yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(server, browser):
+    page = browser.new_page(viewport={"width": 1300, "height": 1600})
+    page.goto(f"{server}/voila/render/order_sla_audit.ipynb", timeout=60_000)
+    yield page
+    page.close()
 
 
 def count_text(page) -> str:
@@ -108,6 +120,20 @@ def test_month_picker_and_filter_change_the_findings_table(page, tmp_path):
     shot = tmp_path / "dashboard.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 50_000
+
+
+@pytest.mark.parametrize("name", sorted(REVIEWS))
+def test_every_dashboard_renders_its_findings(server, browser, name):
+    page = browser.new_page(viewport={"width": 1300, "height": 1600})
+    page.goto(f"{server}/voila/render/{name}.ipynb", timeout=60_000)
+    page.wait_for_selector(".opskit-error", timeout=60_000)  # the latest month is the broken one
+    page.locator(".opskit-month select").select_option("2026-10")
+    page.wait_for_selector(".opskit-count", timeout=60_000)
+    assert page.locator("img").count() >= 2  # the charts
+    assert not any(leak in page.content() for leak in SOURCE_LEAKS)
+    for column in REVIEWS_FILTERS[name]:
+        assert page.locator(f".opskit-{column} select").count() == 1
+    page.close()
 
 
 def test_server_listens_on_loopback_only(server):

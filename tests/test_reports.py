@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 from opskit.batch import run_month
 from opskit.report.dashboard import ReviewApp
 from opskit.report.excel import write_workbook
+from opskit.report.notebooks import REVIEWS
 from opskit.report.order_sla import OrderSlaReview
 
 
@@ -98,30 +99,34 @@ def test_batch_writes_every_output(batch):
     code, folder = batch
     assert code == 0
     names = sorted(p.name for p in folder.iterdir())
-    assert names == [
-        "findings.csv",
-        "kpis.json",
-        "opskit-2026-10.xlsx",
-        "order_sla_audit.html",
-        "order_sla_audit.ipynb",
-    ]
+    reviews = [f"{n}.{ext}" for n in REVIEWS for ext in ("html", "ipynb")]
+    assert names == sorted(["findings.csv", "kpis.json", "opskit-2026-10.xlsx", *reviews])
     kpis = json.loads((folder / "kpis.json").read_text(encoding="utf-8"))
     assert kpis["reviews"]["order_sla_audit"]["orders"] == 285
+    assert set(kpis["reviews"]) == set(REVIEWS)
     findings = pd.read_csv(folder / "findings.csv")
     assert len(findings) == 52 and {"rule_id", "key", "observed", "limit", "message", "source"} <= set(findings.columns)
 
 
-def test_batch_html_has_no_code_and_reads_offline(batch):
-    html = (batch[1] / "order_sla_audit.html").read_text(encoding="utf-8")
-    assert "ORD003-LATE-2610" in html and "订单时效审计" in html and "data:image/png;base64" in html
-    for leak in ("import opskit", "review.report()", "OrderSlaReview.open", "Traceback"):
+@pytest.mark.parametrize("name", sorted(REVIEWS))
+def test_batch_html_has_no_code_and_reads_offline(batch, name):
+    html = (batch[1] / f"{name}.html").read_text(encoding="utf-8")
+    assert "data:image/png;base64" in html
+    for leak in ("import opskit", "review.report()", "Review.open", "Traceback"):
         assert leak not in html
     assert 'src="http' not in html
+
+
+def test_batch_html_shows_the_findings(batch):
+    assert "ORD003-LATE-2610" in (batch[1] / "order_sla_audit.html").read_text(encoding="utf-8")
+    service = (batch[1] / "service_stats.html").read_text(encoding="utf-8")
+    assert "CS005-NO-GREETING-2610" in service and "请问有什么问题" in service
 
 
 def test_batch_workbook_sheets(batch):
     wb = load_workbook(batch[1] / "opskit-2026-10.xlsx")
     assert wb.sheetnames[:3] == ["汇总", "关键指标", "订单时效审计"]
+    assert "客服统计" in wb.sheetnames and "客服统计-7天内重复咨询" in wb.sheetnames
     ws = wb["订单时效审计"]
     assert ws.freeze_panes == "A4" and ws.auto_filter.ref
     keys = [c.value for c in ws["B"][3:]]

@@ -48,7 +48,9 @@ def cjk_font() -> str | None:
 
 
 def chart_lang(lang: str) -> str:
-    return lang if lang != "zh" or cjk_font() else "en"
+    """Label language for charts; data values may be Chinese whatever `lang` is, so the font is always set."""
+    font = cjk_font()
+    return lang if lang != "zh" or font else "en"
 
 
 def _figure(title: str, width: float = 7.5, height: float = 3.2) -> tuple[Figure, plt.Axes]:

@@ -37,27 +37,21 @@ class ReviewApp:
         self.month = W.Dropdown(
             options=options, value=current if current in options else None, description=t("month", lang)
         )
-        self.rule = W.Dropdown(description=t("rule", lang))
-        self.channel = W.Dropdown(description=t("channel", lang))
+        self.choices = {column: W.Dropdown(description=t(column, lang)) for column in review_cls.filters}
         self.start = W.DatePicker(description=t("from", lang))
         self.end = W.DatePicker(description=t("to", lang))
-        for widget, name in (
-            (self.month, "month"),
-            (self.rule, "rule"),
-            (self.channel, "channel"),
-            (self.start, "start"),
-            (self.end, "end"),
-        ):
-            widget.add_class(f"opskit-{name}")
+        widgets = {"month": self.month, **self.choices, "start": self.start, "end": self.end}
+        for name, widget in widgets.items():
+            widget.add_class(f"opskit-{name.removesuffix('_id')}")
         self.head = W.Output()
         self.table = W.Output()
         self.table.add_class("opskit-findings-output")
-        filters = W.HBox([self.rule, self.channel, self.start, self.end], layout=W.Layout(flex_flow="row wrap"))
+        filters = W.HBox([*self.choices.values(), self.start, self.end], layout=W.Layout(flex_flow="row wrap"))
         self.container = W.VBox([self.month, self.head, filters, self.table])
         self.review = review
         self._filling = False
         self.month.observe(lambda change: self.reload(), names="value")
-        for widget in (self.rule, self.channel, self.start, self.end):
+        for widget in (*self.choices.values(), self.start, self.end):
             widget.observe(lambda change: None if self._filling else self.redraw(), names="value")
         if review is None:
             self.reload()
@@ -75,15 +69,22 @@ class ReviewApp:
         )
         self.draw_head()
 
+    @property
+    def rule(self) -> W.Dropdown:
+        return self.choices["rule_id"]
+
+    @property
+    def channel(self) -> W.Dropdown:
+        return self.choices["channel"]
+
     def filtered(self) -> pd.DataFrame:
-        findings = self.review.findings if self.review else pd.DataFrame()
+        findings = self.review.filterable_findings() if self.review else pd.DataFrame()
         if findings.empty:
             return findings
         keep = pd.Series(True, index=findings.index)
-        if self.rule.value:
-            keep &= findings["rule_id"] == self.rule.value
-        if self.channel.value:
-            keep &= findings["channel"].astype("str") == self.channel.value
+        for column, widget in self.choices.items():
+            if widget.value:
+                keep &= findings[column].astype("str") == widget.value
         when = pd.to_datetime(findings["when"])
         if self.start.value:
             keep &= when >= pd.Timestamp(self.start.value)
@@ -97,12 +98,12 @@ class ReviewApp:
         review = self.review
         self._filling = True
         try:
-            findings = review.findings if review and not review.error else pd.DataFrame(columns=["rule_id", "channel"])
+            findings = review.filterable_findings() if review and not review.error else pd.DataFrame()
             all_ = t("all", self.lang)
-            self.rule.options = [(all_, "")] + [(r, r) for r in sorted(findings["rule_id"].unique())]
-            channels = sorted(str(c) for c in findings["channel"].dropna().unique())
-            self.channel.options = [(all_, "")] + [(c, c) for c in channels]
-            self.rule.value, self.channel.value = "", ""
+            for column, widget in self.choices.items():
+                values = findings[column].dropna().astype("str").unique() if column in findings else []
+                widget.options = [(all_, "")] + [(v, v) for v in sorted(values)]
+                widget.value = ""
             if review and review.month:
                 period = pd.Period(review.month, "M")
                 self.start.value, self.end.value = period.start_time.date(), period.end_time.date()

@@ -17,6 +17,16 @@ REVIEWS = {
         "Were this month's orders contacted, tracked and shipped on time, dealer shipments signed off, "
         "customers registered and paying from their registered accounts?",
     ),
+    "service_stats": (
+        "opskit.report.service",
+        "ServiceReview",
+        "客服统计 · Customer-service stats",
+        "咨询与投诉是否24小时内回复、售后48小时内处理并反馈、投诉48小时内反馈、逐条分类，在线客服是否使用规范用语；"
+        "以及咨询量、回复时长（日历与工作时间）、积压、服务时间外咨询、重复咨询和周趋势。\n\n"
+        "Were inquiries answered within 24 h, after-sales done and fed back within 48 h, complaints fed back within "
+        "48 h, every ticket classified and the chat script followed? With volumes, reply times on both clocks, "
+        "backlog, out-of-hours and repeat contacts, and the weekly trend.",
+    ),
 }
 NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 

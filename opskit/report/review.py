@@ -38,6 +38,7 @@ class Review:
 
     name: ClassVar[str] = ""
     rules: ClassVar[str] = ""
+    filters: ClassVar[tuple[str, ...]] = ("rule_id", "channel")
 
     def __init__(self, data: Data | None, result: CheckResult | None, lang: str = "zh", error: str | None = None):
         self.data, self.result, self.lang, self.error = data, result, lang, error
@@ -76,6 +77,10 @@ class Review:
     @property
     def month(self) -> str:
         return self.result.month if self.result else ""
+
+    def filterable_findings(self) -> pd.DataFrame:
+        """Findings with the columns the dashboard filters on (subclasses join item attributes)."""
+        return self.findings
 
     # ------------------------------------------------------------------ what a review shows
 
