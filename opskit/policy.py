@@ -67,6 +67,7 @@ class Policy:
     workdays: tuple[int, ...]
     holidays: str | None
     masking: bool
+    abc_tolerance: dict[str, float] | None = None
 
     def __getitem__(self, rule_id: str) -> RulePolicy:
         return self.rules[rule_id]
@@ -169,6 +170,7 @@ def _build(doc: dict) -> Policy:
         workdays=tuple(WEEKDAYS.index(d) for d in clock["workdays"]),
         holidays=clock.get("holidays"),
         masking=bool(doc.get("masking", True)),
+        abc_tolerance={k: float(v) for k, v in doc["stocktake"]["abc_tolerance"].items()},
     )
 
 
@@ -189,9 +191,11 @@ def load_policy(path: str | Path | dict | None = None) -> Policy:
             raise PolicyError(f"{origin}: not valid YAML: {exc}") from None
     if not isinstance(user, dict):
         raise PolicyError(f"{origin}: expected a mapping with `rules:`")
-    unknown = set(user) - {"rules", "clock", "masking"}
+    unknown = set(user) - {"rules", "clock", "masking", "stocktake"}
     if unknown:
-        raise PolicyError(f"{origin}: unknown sections {sorted(unknown)} (allowed: rules, clock, masking)")
+        raise PolicyError(f"{origin}: unknown sections {sorted(unknown)} (allowed: rules, clock, masking, stocktake)")
+    if "stocktake" in user:
+        doc["stocktake"] = _merge_stocktake(doc["stocktake"], user["stocktake"], origin)
     for rule_id, override in (user.get("rules") or {}).items():
         if rule_id not in doc["rules"]:
             raise PolicyError(f"{origin}: unknown rule id {rule_id!r}")
@@ -203,6 +207,16 @@ def load_policy(path: str | Path | dict | None = None) -> Policy:
             raise PolicyError(f"{origin}: masking is true or false")
         doc["masking"] = user["masking"]
     return _build(doc)
+
+
+def _merge_stocktake(base: dict, override: Any, origin: str) -> dict:
+    table = override.get("abc_tolerance") if isinstance(override, dict) and set(override) <= {"abc_tolerance"} else None
+    if not isinstance(table, dict) or not set(table) <= {"A", "B", "C"}:
+        raise PolicyError(f"{origin}: stocktake takes abc_tolerance: {{A: 0.01, B: 0.03, C: 0.05}}")
+    for cls, value in table.items():
+        if _number(value, f"{origin}: stocktake.abc_tolerance.{cls}") > 1:
+            raise PolicyError(f"{origin}: stocktake.abc_tolerance.{cls} is a share of the book quantity (0–1)")
+    return {"abc_tolerance": {**base["abc_tolerance"], **table}}
 
 
 def _merge_clock(base: dict, override: Any, origin: str) -> dict:

@@ -103,3 +103,14 @@ def stacked_bars(table: pd.DataFrame, title: str, lang: str) -> Figure:
     fig.tight_layout()
     plt.close(fig)
     return fig
+
+
+def bars(values: pd.Series, title: str, lang: str) -> Figure:
+    """Horizontal bars, signed (e.g. the largest variances at retail)."""
+    fig, ax = _figure(title, height=max(2.4, 0.32 * len(values) + 1))
+    colors = [COLORS[3] if v < 0 else COLORS[2] for v in values.to_numpy()]
+    ax.barh(values.index.astype(str)[::-1], values.to_numpy()[::-1], color=colors[::-1])
+    ax.axvline(0, color="#555", linewidth=0.8)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig

@@ -78,7 +78,7 @@ class ReviewApp:
         return self.choices["channel"]
 
     def filtered(self) -> pd.DataFrame:
-        findings = self.review.filterable_findings() if self.review else pd.DataFrame()
+        findings = self.review.browse() if self.review else pd.DataFrame()
         if findings.empty:
             return findings
         keep = pd.Series(True, index=findings.index)
@@ -98,7 +98,7 @@ class ReviewApp:
         review = self.review
         self._filling = True
         try:
-            findings = review.filterable_findings() if review and not review.error else pd.DataFrame()
+            findings = review.browse() if review and not review.error else pd.DataFrame()
             all_ = t("all", self.lang)
             for column, widget in self.choices.items():
                 values = findings[column].dropna().astype("str").unique() if column in findings else []
@@ -130,6 +130,6 @@ class ReviewApp:
             if self.review is None or self.review.error:
                 return
             shown = self.filtered()
-            label = f"{t('findings_table', self.lang)}: {len(shown)} {t('n_findings', self.lang)}"
+            label = f"{t(self.review.browse_title, self.lang)}: {len(shown)} {t('n_rows', self.lang)}"
             caption = f'<h4 class="opskit-count">{label}</h4>'
-            display(HTML(caption + table_html(self.review.findings_view(shown))))
+            display(HTML(caption + table_html(self.review.browse_view(shown))))

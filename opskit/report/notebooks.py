@@ -27,6 +27,16 @@ REVIEWS = {
         "48 h, every ticket classified and the chat script followed? With volumes, reply times on both clocks, "
         "backlog, out-of-hours and repeat contacts, and the weekly trend.",
     ),
+    "stocktake_variance": (
+        "opskit.report.stocktake",
+        "StocktakeReview",
+        "盘点差异分析 · Stock-take variance",
+        "每月30日是否两人以上盘点，实盘与电商台帐表是否相符，差异是否及时复盘，短缺按零售价赔偿；"
+        "台帐是否每日填写、结转相符，进货与财务核销是否一致；以及库存记录准确率、差异金额、可售天数和滞销品。\n\n"
+        "Was stock counted on the 30th by two people, did the count match the ledger, were variances recounted "
+        "in time and shortages charged at retail, is the ledger complete and rolling forward, do purchases match "
+        "finance? With record accuracy, variance value, days of cover and slow movers.",
+    ),
 }
 NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 

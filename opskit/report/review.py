@@ -39,9 +39,18 @@ class Review:
     name: ClassVar[str] = ""
     rules: ClassVar[str] = ""
     filters: ClassVar[tuple[str, ...]] = ("rule_id", "channel")
+    browse_title: ClassVar[str] = "findings_table"
 
     def __init__(self, data: Data | None, result: CheckResult | None, lang: str = "zh", error: str | None = None):
         self.data, self.result, self.lang, self.error = data, result, lang, error
+        self.data_root: Path | None = None
+        self._cache: dict[str, Any] = {}
+
+    def cached(self, name: str, make):
+        """Figures several views need (reconciliation, trend) are computed once per review."""
+        if name not in self._cache:
+            self._cache[name] = make()
+        return self._cache[name]
 
     # ------------------------------------------------------------------ building
 
@@ -64,7 +73,9 @@ class Review:
             if strict:
                 raise
             return cls(None, None, lang, error=str(exc))
-        return cls(data, result, lang)
+        review = cls(data, result, lang)
+        review.data_root = Path(data_root)
+        return review
 
     @property
     def title(self) -> str:
@@ -81,6 +92,13 @@ class Review:
     def filterable_findings(self) -> pd.DataFrame:
         """Findings with the columns the dashboard filters on (subclasses join item attributes)."""
         return self.findings
+
+    def browse(self) -> pd.DataFrame:
+        """The table the dashboard filters (by `filters` and the `when` column): the findings by default."""
+        return self.filterable_findings()
+
+    def browse_view(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return self.findings_view(frame)
 
     # ------------------------------------------------------------------ what a review shows
 

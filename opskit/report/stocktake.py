@@ -1,0 +1,110 @@
+"""The stock-take variance review: three-way reconciliation, record accuracy, cover and slow movers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from .. import stocktake as st
+from . import charts
+from .i18n import columns, t
+from .review import Review
+
+RECON_VIEW = [
+    "sku",
+    "name",
+    "category",
+    "abc_class",
+    "count_date",
+    "counted",
+    "book",
+    "diff",
+    "tolerance",
+    "accurate",
+    "diff_at_cost",
+    "diff_at_retail",
+    "recount_date",
+    "recount_qty",
+    "confirmed_short",
+    "compensation",
+    "ledger_in",
+    "finance_purchase",
+]
+
+
+class StocktakeReview(Review):
+    name = "stocktake_variance"
+    rules = "STK"
+    filters = ("category", "abc_class", "variance")
+    browse_title = "reconciliation"
+
+    def reconciliation(self) -> pd.DataFrame:
+        if not self.result or "stock_counts" not in self.data or "stock_ledger" not in self.data:
+            return pd.DataFrame(columns=[*RECON_VIEW, "variance", "when"])
+        return self.cached(
+            "recon", lambda: st.reconciliation(self.data, self.result, st.abc_tolerance(self.result.policy))
+        )
+
+    def browse(self) -> pd.DataFrame:
+        return self.reconciliation().astype({"variance": "str"})
+
+    def browse_view(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.reindex(columns=RECON_VIEW).rename(columns=columns(RECON_VIEW, self.lang))
+
+    def kpis(self) -> dict[str, Any]:
+        if not self.result:
+            return {}
+        figures = st.accuracy(self.reconciliation())
+        return {
+            "skus_counted": figures["skus_counted"],
+            "record_accuracy": figures["record_accuracy"],
+            "abs_variance_cost": figures["abs_variance_cost"],
+            "net_variance_cost": figures["net_variance_cost"],
+            "compensation_due": figures["compensation_due"],
+            **super().kpis(),
+        }
+
+    def trend(self) -> pd.DataFrame:
+        if not self.result or self.data_root is None:
+            return pd.DataFrame()
+        return self.cached("trend", lambda: st.trend(self.data_root, self.month, self.result.policy, self.result.as_of))
+
+    def charts(self) -> list[Figure]:
+        if not self.result:
+            return []
+        lang = self.chart_lang
+        recon = self.reconciliation()
+        top = recon.reindex(recon["diff_at_retail"].abs().sort_values(ascending=False).index).head(10)
+        largest = charts.bars(top.set_index("sku")["diff_at_retail"], t("largest_variances", lang), lang)
+        out = [largest]
+        trend = self.trend()
+        if len(trend) > 1:
+            series = trend.set_index("month")
+            out.append(
+                charts.daily_counts(
+                    {t("record_accuracy", lang): series["record_accuracy"]}, t("accuracy_trend", lang), lang
+                )
+            )
+        return out
+
+    def tables(self) -> list[tuple[str, pd.DataFrame]]:
+        if not self.result:
+            return []
+        lang = self.lang
+
+        def local(frame: pd.DataFrame) -> pd.DataFrame:
+            return frame.rename(columns=columns(frame.columns, lang))
+
+        figures = st.accuracy(self.reconciliation())
+        variance = pd.DataFrame({"metric": [t(k, lang) for k in figures], "value": list(figures.values())})
+        breaks = self.findings[self.findings["rule_id"].isin(["STK-006", "STK-007", "STK-009"])]
+        cover = st.cover(self.data, self.result)
+        return [
+            (t("variance_summary", lang), local(variance)),
+            (t("ledger_breaks", lang), self.findings_view(breaks)),
+            (t("slow_movers", lang), local(cover[cover["slow_mover"]])),
+            (t("days_of_cover", lang), local(cover.sort_values("days_of_cover", na_position="first"))),
+            (t("accuracy_trend", lang), local(self.trend())),
+        ]
