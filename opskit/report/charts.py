@@ -11,6 +11,7 @@ from functools import cache
 
 import matplotlib
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from matplotlib import font_manager
 from matplotlib.figure import Figure
@@ -111,6 +112,36 @@ def bars(values: pd.Series, title: str, lang: str) -> Figure:
     colors = [COLORS[3] if v < 0 else COLORS[2] for v in values.to_numpy()]
     ax.barh(values.index.astype(str)[::-1], values.to_numpy()[::-1], color=colors[::-1])
     ax.axvline(0, color="#555", linewidth=0.8)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def phases(daily: pd.DataFrame, title: str, labels: dict[str, str], lang: str) -> Figure:
+    """Daily revenue around a promotion: baseline, window and after-window shaded differently."""
+    fig, ax = _figure(title, height=2.8)
+    ax.plot(daily["day"], daily["revenue"], color="#333", linewidth=1.2, marker="o", markersize=2.5)
+    for phase, color in (("baseline", COLORS[0]), ("window", COLORS[1]), ("after", COLORS[2])):
+        days = daily.loc[daily["phase"] == phase, "day"]
+        if len(days):
+            ax.axvspan(days.min(), days.max() + pd.Timedelta(days=1), color=color, alpha=0.12, label=labels[phase])
+    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def grouped_bars(table: pd.DataFrame, title: str, lang: str) -> Figure:
+    """Rows as groups, columns as bars side by side (e.g. budget, cost, revenue, target per promotion)."""
+    fig, ax = _figure(title)
+    width = 0.8 / max(len(table.columns), 1)
+    positions = np.arange(len(table.index))
+    for i, (column, color) in enumerate(zip(table.columns, COLORS, strict=False)):
+        ax.bar(positions + i * width, table[column].fillna(0).to_numpy(), width, label=str(column), color=color)
+    ax.set_xticks(positions + width * (len(table.columns) - 1) / 2, table.index.astype(str))
+    ax.set_yscale("symlog")
+    ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     plt.close(fig)
     return fig

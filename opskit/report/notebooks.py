@@ -37,6 +37,16 @@ REVIEWS = {
         "in time and shortages charged at retail, is the ledger complete and rolling forward, do purchases match "
         "finance? With record accuracy, variance value, days of cover and slow movers.",
     ),
+    "promotion_review": (
+        "opskit.report.promotions",
+        "PromotionReview",
+        "促销活动复盘 · Promotion review",
+        "活动方案是否提前两周提交并经经理审批、销管部与市场部确认、内容完整，结束后是否按时提交总结，赠品出库与财务核销是否一致，"
+        "费用是否在预算内、销售额是否达标；以及活动提升、增量、投资回报、活动后回落和对同类商品的影响。\n\n"
+        "Were plans submitted two weeks ahead, approved, confirmed and complete, reviews submitted, gifts written off, "
+        "costs within budget and targets met? With uplift, incremental revenue, ROI, the dip after, and the effect "
+        "on other SKUs of the category.",
+    ),
 }
 NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 
