@@ -1,16 +1,32 @@
 """opskit: load the operations team's exports, check the operating rules, write the monthly reviews.
 
-import opskit
-data = opskit.load("data_samples", month="2026-10")
-findings = opskit.check(data, month="2026-10")
-opskit.summary(findings)
+    import opskit
+    data = opskit.load("data_samples", month="2026-10")
+    findings = opskit.check(data, month="2026-10")
+    opskit.summary(findings)
+
+Names are imported on first use, so the command line starts without loading pandas.
 """
 
-from .check import CheckResult, check, run_checks, summary
-from .errors import DataError, OpskitError, PolicyError
-from .loader import Data, load
-from .policy import Policy, load_policy
+from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
+__version__ = "0.1.0"
+_EXPORTS = {
+    "CheckResult": "audit",
+    "check": "audit",
+    "run_checks": "audit",
+    "summary": "audit",
+    "DataError": "errors",
+    "OpskitError": "errors",
+    "PolicyError": "errors",
+    "Data": "loader",
+    "load": "loader",
+    "Policy": "policy",
+    "load_policy": "policy",
+}
 __all__ = [
     "CheckResult",
     "Data",
@@ -24,4 +40,17 @@ __all__ = [
     "run_checks",
     "summary",
 ]
-__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from .audit import CheckResult, check, run_checks, summary
+    from .errors import DataError, OpskitError, PolicyError
+    from .loader import Data, load
+    from .policy import Policy, load_policy
+
+
+def __getattr__(name: str) -> object:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'opskit' has no attribute {name!r}")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .check import CheckResult, run_checks, select_rules
+from .audit import CheckResult, run_checks, select_rules
 from .errors import OpskitError
 from .loader import load, resolve_folder
 from .report.excel import write_workbook

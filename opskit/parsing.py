@@ -33,7 +33,16 @@ def blank(s: pd.Series) -> pd.Series:
 def to_text(s: pd.Series) -> pd.Series:
     """Stripped text with blanks as missing."""
     out = s.astype("str").str.strip()
-    return out.where(~blank(s))
+    return out.mask(out == "")
+
+
+def by_value(text: pd.Series, convert) -> pd.Series:
+    """Apply `convert` to each distinct value once and spread the result: enumerations and flags
+    have a handful of spellings however many rows they fill."""
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    values = convert(pd.Series(uniques, dtype=text.dtype)).to_numpy(dtype=object)
+    values = np.append(values, None)  # code -1 (missing) picks this
+    return pd.Series(values[codes], index=text.index)
 
 
 def parse_timestamps(s: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -43,7 +52,7 @@ def parse_timestamps(s: pd.Series) -> tuple[pd.Series, pd.Series]:
         out = out.dt.tz_localize(None) if getattr(out.dt, "tz", None) is not None else out
         return out.astype("datetime64[ns]"), pd.Series(False, index=s.index)
     text = to_text(s)
-    out = pd.to_datetime(text, format="%Y-%m-%d %H:%M:%S", errors="coerce")
+    out = _iso_seconds(text)
     todo = out.isna() & text.notna()
     if todo.any():
         rest = (
@@ -61,6 +70,17 @@ def parse_timestamps(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     return out, out.isna() & text.notna()
 
 
+def _iso_seconds(text: pd.Series) -> pd.Series:
+    """The common `2026-10-05 14:03:00` spelling, parsed by Arrow's strptime (2–3× pandas' speed)."""
+    arrow = getattr(text.array, "_pa_array", None)
+    if arrow is None:
+        return pd.to_datetime(text, format="%Y-%m-%d %H:%M:%S", errors="coerce").astype("datetime64[ns]")
+    import pyarrow.compute as pc
+
+    parsed = pc.strptime(arrow, format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
+    return pd.Series(parsed.to_pandas(), index=text.index).astype("datetime64[ns]")
+
+
 def parse_dates(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     out, bad = parse_timestamps(s)
     return out.dt.normalize(), bad
@@ -71,8 +91,11 @@ def parse_money(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     if s.dtype.kind in "biuf":
         return s.astype("float64"), pd.Series(False, index=s.index)
     text = to_text(s)
-    cleaned = text.str.normalize("NFKC").str.replace(r"[¥￥,\s元]|RMB|CNY", "", regex=True)
-    out = pd.to_numeric(cleaned, errors="coerce").astype("float64")
+    out = pd.to_numeric(text, errors="coerce").astype("float64")  # plain numbers at C speed
+    todo = out.isna() & text.notna()
+    if todo.any():
+        cleaned = text[todo].str.normalize("NFKC").str.replace(r"[¥￥,\s元]|RMB|CNY", "", regex=True)
+        out[todo] = pd.to_numeric(cleaned, errors="coerce").astype("float64")
     return out, out.isna() & text.notna()
 
 
@@ -88,7 +111,7 @@ def parse_bool(s: pd.Series, default: object = None) -> tuple[pd.Series, pd.Seri
     if s.dtype.kind == "b":
         return s.astype("boolean"), pd.Series(False, index=s.index)
     text = to_text(s)
-    out = text.str.normalize("NFKC").str.casefold().map(_BOOL).astype("boolean")
+    out = by_value(text, lambda u: u.str.normalize("NFKC").str.casefold().map(_BOOL)).astype("boolean")
     bad = out.isna() & text.notna()
     if default is not None:
         out = out.fillna(bool(default))
@@ -104,12 +127,15 @@ def enum_lookup(values: dict[str, tuple[str, ...]]) -> dict[str, str]:
 
 
 def parse_enum(s: pd.Series, values: dict[str, tuple[str, ...]]) -> tuple[pd.Series, pd.Series]:
-    """Chinese or English spellings → the canonical value, as a categorical column."""
+    """Chinese or English spellings → the canonical value, as a categorical column (one lookup per spelling)."""
     text = to_text(s)
-    folded = text.str.normalize("NFKC").str.casefold()
-    out = folded.map(enum_lookup(values))
-    bad = out.isna() & text.notna()
-    return out.astype(pd.CategoricalDtype(list(values))), bad
+    lookup = enum_lookup(values)
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    canonical = pd.Series(uniques, dtype=text.dtype).str.normalize("NFKC").str.casefold().map(lookup)
+    unique_codes = np.append(pd.Index(list(values)).get_indexer(canonical.astype("object")), -1)
+    final = unique_codes[codes]
+    out = pd.Series(pd.Categorical.from_codes(final, categories=list(values)), index=text.index)
+    return out, pd.Series((final == -1) & (codes != -1), index=text.index)
 
 
 _MONTH = re.compile(r"^\s*(\d{4})\s*[-/年.]\s*(\d{1,2})\s*月?")

@@ -73,9 +73,12 @@ class Policy:
         return self.rules[rule_id]
 
 
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C build of the safe loader, when present
+
+
 def _default_doc() -> dict:
     text = resources.files("opskit").joinpath("policy.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return yaml.load(text, Loader=_SAFE_LOADER)
 
 
 def _channels_for(dataset: str) -> set[str]:
@@ -184,7 +187,7 @@ def load_policy(path: str | Path | dict | None = None) -> Policy:
     else:
         origin = Path(path).name
         try:
-            user = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+            user = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_SAFE_LOADER) or {}
         except OSError as exc:
             raise PolicyError(f"{origin}: cannot read the policy file ({exc.strerror})") from None
         except yaml.YAMLError as exc:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .schema import CHANNELS, CS_CHANNELS, DATASETS, SENDERS, TICKET_TYPES, WRITEOFF_KINDS
+from .schema import CHANNELS, CS_CHANNELS, DATASETS, TICKET_TYPES, WRITEOFF_KINDS
 
 MONTHS = ("2026-09", "2026-10")
 SEED = 20261001
@@ -756,32 +756,34 @@ def _recount_purchases(ledger: pd.DataFrame, purchases: pd.DataFrame, month: str
 # --------------------------------------------------------------------------- writing exports
 
 
-def generate(scale: int | None = None) -> dict[str, dict[str, pd.DataFrame]]:
-    """Canonical frames per month; `scale` sets the number of October orders (tickets: half)."""
-    n_skus = 1000 if scale and scale > 100_000 else 40
+def generate(scale: int | None = None, months: tuple[str, ...] = MONTHS) -> dict[str, dict[str, pd.DataFrame]]:
+    """Canonical frames per month; `scale` sets the number of orders a month (tickets: half)."""
+    n_skus = 1000 if scale and scale >= 100_000 else 40
     prods = products(n_skus)
     custs = customers()
     opening = pd.Series(np.random.default_rng(SEED + 7).integers(40, 200, n_skus), index=prods["sku"])
     out = {}
-    for i, month in enumerate(MONTHS):
+    for month in MONTHS:
+        i = MONTHS.index(month)
         n = scale or (200 if i == 0 else 260)
         promos = promotions(month, prods)
         orders, lines = orders_month(month, n, prods, custs, promos, SEED + 10 * i)
         tickets, messages = tickets_month(month, max(n // 2, 40), SEED + 10 * i + 1)
         ledger, counts, purchases, opening = stock_month(month, prods, opening, SEED + 10 * i + 2)
         writeoffs = pd.concat([purchases, gift_writeoffs(month, orders, lines)], ignore_index=True)
-        out[month] = dict(
-            orders=orders,
-            order_lines=lines,
-            customers=custs,
-            products=prods,
-            promotions=promos,
-            cs_tickets=tickets,
-            cs_messages=messages,
-            stock_ledger=ledger,
-            stock_counts=counts,
-            finance_writeoffs=writeoffs[["month", "sku", "kind", "qty", "promo_id"]],
-        )
+        if month in months:
+            out[month] = dict(
+                orders=orders,
+                order_lines=lines,
+                customers=custs,
+                products=prods,
+                promotions=promos,
+                cs_tickets=tickets,
+                cs_messages=messages,
+                stock_ledger=ledger,
+                stock_counts=counts,
+                finance_writeoffs=writeoffs[["month", "sku", "kind", "qty", "promo_id"]],
+            )
     return out
 
 
@@ -824,7 +826,7 @@ def _xlsx(path: Path, frame: pd.DataFrame, title: str | None = None, sheet: str 
     wb.save(path)
 
 
-def write_month(folder: Path, frames: dict[str, pd.DataFrame], month: str, big: bool = False) -> None:
+def write_month(folder: Path, frames: dict[str, pd.DataFrame], month: str) -> None:
     """Dress one month's frames up as the team's exports (formats vary on purpose)."""
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.iterdir():
@@ -836,11 +838,6 @@ def write_month(folder: Path, frames: dict[str, pd.DataFrame], month: str, big: 
         "channel",
         {"tmall": ("天猫旗舰店",), "wechat": ("微店",), "distributor": ("经销商",), "other": ("其他",)},
     )
-    if big:
-        for name, frame in frames.items():
-            frame.to_parquet(folder / f"{name}.parquet", index=False)
-        frames["orders"].to_csv(folder / "orders.csv", index=False)
-        return
     orders = _mixed_times(orders, ts_cols)
     orders["special_case"] = orders["special_case"].map({True: "是", False: "否"})
     orders["amount"] = "¥" + orders["amount"].map("{:,.2f}".format)
@@ -876,15 +873,28 @@ def write_month(folder: Path, frames: dict[str, pd.DataFrame], month: str, big: 
     )
 
 
-def write_samples(root: str | Path, scale: int | None = None) -> list[Path]:
-    """Write `root/2026-09/` and `root/2026-10/`; returns the month folders."""
-    root = Path(root)
-    months = generate(scale)
+def write_scale(folder: Path, frames: dict[str, pd.DataFrame]) -> list[Path]:
+    """Benchmark data: the same month as plain CSV (canonical headers, ISO times) and as Parquet."""
     written = []
-    for month, frames in months.items():
-        write_month(root / month, frames, month, big=bool(scale))
-        written.append(root / month)
+    for fmt in ("csv", "parquet"):
+        target = folder / fmt / "2026-10"
+        target.mkdir(parents=True, exist_ok=True)
+        for name, frame in frames.items():
+            if fmt == "csv":
+                frame.to_csv(target / f"{name}.csv", index=False, date_format="%Y-%m-%d %H:%M:%S")
+            else:
+                frame.to_parquet(target / f"{name}.parquet", index=False)
+        written.append(target)
     return written
 
 
-__all__ = ["write_samples", "generate", "SENDERS"]
+def write_samples(root: str | Path, scale: int | None = None) -> list[Path]:
+    """Write `root/2026-09/` and `root/2026-10/`; with `scale`, `root/{csv,parquet}/2026-10/` of that size."""
+    root = Path(root)
+    if scale:
+        return write_scale(root, generate(scale, months=("2026-10",))["2026-10"])
+    written = []
+    for month, frames in generate().items():
+        write_month(root / month, frames, month)
+        written.append(root / month)
+    return written

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .check import CheckResult
+from .audit import CheckResult
 from .loader import Data
 from .policy import Policy
 from .rules.base import Context
@@ -138,7 +138,7 @@ def abc_tolerance(policy: Policy) -> dict[str, float]:
 
 def trend(data_root, until: str, policy: Policy, as_of=None) -> pd.DataFrame:
     """Accuracy and variance for every month folder under `data_root` up to `until`."""
-    from .check import run_checks
+    from .audit import run_checks
     from .errors import OpskitError
     from .loader import load, month_folders
 

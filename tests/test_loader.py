@@ -207,3 +207,15 @@ def test_two_headers_meaning_the_same_column(tmp_path):
 def test_malformed_row_below_a_title_row(tmp_path):
     e = error(tmp_path, "orders.csv", "订单导出\norder_id,channel,created_at\nA,tmall,2026-10-05\nB,tmall,x,y\n")
     assert e.row == 4
+
+
+def test_blank_required_value_names_its_row(tmp_path):
+    e = error(tmp_path, "orders.csv", "order_id,channel,created_at\nA,tmall,2026-10-05\nB,tmall,\n,,\nC,,2026-10-05\n")
+    assert (e.row, e.column) == (3, "created_at") and "blank but required; 1 more rows like it" in str(e)
+
+
+def test_fully_blank_rows_are_ignored_with_a_notice(tmp_path):
+    csv(tmp_path / "orders.csv", "order_id,channel,created_at\nA,tmall,2026-10-05\n,,\n ,, \nB,tmall,2026-10-06\n")
+    data = opskit.load(tmp_path)
+    assert list(data["orders"]["_row"]) == [2, 5]
+    assert data.notices == ["orders.csv: 2 blank rows ignored"]

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..check import CheckResult, run_checks
+from ..audit import CheckResult, run_checks
 from ..errors import OpskitError
 from ..loader import Data, load
 from .charts import chart_lang
@@ -118,7 +118,7 @@ class Review:
 
     def rules_view(self) -> pd.DataFrame:
         """The rules this review checks, with the thresholds in force and their source clauses."""
-        from ..check import select_rules
+        from ..audit import select_rules
         from ..policy import load_policy
 
         policy = self.result.policy if self.result else load_policy()

@@ -1,7 +1,7 @@
 """What a rule is: an id, the datasets it needs, and a pure function from the audit context to an outcome.
 
 Rule functions compute masks over whole frames and hand back the failing rows through `findings`;
-the runner (`opskit.check`) adds the policy's metadata and the source file, so every family of
+the runner (`opskit.audit`) adds the policy's metadata and the source file, so every family of
 rules reports alike.
 """
 
@@ -34,19 +34,40 @@ class Rule:
     id: str
     needs: tuple[str, ...]
     fn: Callable[[Context], Outcome]
+    columns: dict[str, tuple[str, ...]] | None = None
 
 
 REGISTRY: dict[str, Rule] = {}
 
 
-def rule(rule_id: str, *needs: str) -> Callable[[Callable[[Context], Outcome]], Callable[[Context], Outcome]]:
-    """Register a check under its spec id, with the datasets it cannot run without."""
+def rule(
+    rule_id: str, *needs: str, columns: dict[str, tuple[str, ...]] | None = None
+) -> Callable[[Callable[[Context], Outcome]], Callable[[Context], Outcome]]:
+    """Register a check under its spec id, with the datasets it cannot run without and, where
+    declared, the columns it reads beyond each dataset's required ones (so a run of a few rules
+    parses only those)."""
 
     def register(fn: Callable[[Context], Outcome]) -> Callable[[Context], Outcome]:
-        REGISTRY[rule_id] = Rule(rule_id, needs, fn)
+        REGISTRY[rule_id] = Rule(rule_id, needs, fn, columns)
         return fn
 
     return register
+
+
+def columns_needed(rule_ids: list[str]) -> dict[str, set[str] | None]:
+    """Per dataset, the columns the rules read; None (all) where any rule did not declare its columns."""
+    needed: dict[str, set[str] | None] = {}
+    for rule_id in rule_ids:
+        rule = REGISTRY[rule_id]
+        for dataset in rule.needs:
+            declared = (rule.columns or {}).get(dataset)
+            if declared is None:
+                needed[dataset] = None
+            elif dataset not in needed:
+                needed[dataset] = set(declared)
+            elif needed[dataset] is not None:
+                needed[dataset] |= set(declared)
+    return needed
 
 
 @dataclass

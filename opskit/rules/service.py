@@ -29,7 +29,7 @@ def month_tickets(ctx: Context) -> pd.DataFrame:
     return ctx.cached("tickets", make)
 
 
-@rule("CS-001", "cs_tickets")
+@rule("CS-001", "cs_tickets", columns={"cs_tickets": ("first_reply_at",)})
 def first_reply(ctx: Context) -> Outcome:
     return duration_rule(
         ctx,
@@ -44,7 +44,7 @@ def first_reply(ctx: Context) -> Outcome:
     )
 
 
-@rule("CS-002", "cs_tickets")
+@rule("CS-002", "cs_tickets", columns={"cs_tickets": ("resolved_at", "feedback_at")})
 def after_sales_resolved(ctx: Context) -> Outcome:
     rp = ctx.policy["CS-002"]
     tickets = month_tickets(ctx)
@@ -80,7 +80,7 @@ def after_sales_resolved(ctx: Context) -> Outcome:
     )
 
 
-@rule("CS-003", "cs_tickets")
+@rule("CS-003", "cs_tickets", columns={"cs_tickets": ("feedback_at",)})
 def complaint_feedback(ctx: Context) -> Outcome:
     tickets = month_tickets(ctx)
     return duration_rule(
@@ -97,7 +97,7 @@ def complaint_feedback(ctx: Context) -> Outcome:
     )
 
 
-@rule("CS-004", "cs_tickets")
+@rule("CS-004", "cs_tickets", columns={"cs_tickets": ("category",)})
 def classified(ctx: Context) -> Outcome:
     tickets = month_tickets(ctx)
     bad = tickets[tickets["category"].isna()]

@@ -252,7 +252,7 @@ def shortage_charged(ctx: Context) -> Outcome:
     )
 
 
-@rule("STK-006", "stock_ledger")
+@rule("STK-006", "stock_ledger", columns={"stock_ledger": ()})
 def ledger_every_day(ctx: Context) -> Outcome:
     days = pd.date_range(ctx.start, ctx.end - pd.Timedelta(days=1), freq="D")
     ended = days[days + pd.Timedelta(days=1) <= ctx.as_of]
@@ -278,7 +278,7 @@ def _sku_date(frame: pd.DataFrame) -> pd.Series:
     return frame["sku"] + "/" + frame["date"].dt.strftime("%Y-%m-%d")
 
 
-@rule("STK-007", "stock_ledger")
+@rule("STK-007", "stock_ledger", columns={"stock_ledger": ("in_qty", "out_qty", "gift_qty", "return_qty")})
 def rolls_forward(ctx: Context) -> Outcome:
     rp = ctx.policy["STK-007"]
     ledger = month_ledger(ctx)
@@ -295,23 +295,28 @@ def rolls_forward(ctx: Context) -> Outcome:
     bad = scope & (broken_a | broken_c)
     observed = arith.where(broken_a, carry)
     prev_date = ledger["date"].groupby(ledger["sku"]).shift(1)
+    i = bad[bad].index  # messages for the broken rows only
     message = (
         pd.Series(
             np.where(
-                broken_a,
-                "closing " + num(q["closing_qty"]) + " ≠ opening + in + return − out − gift = " + num(expected) + "; ",
+                broken_a[i],
+                "closing "
+                + num(q["closing_qty"][i])
+                + " ≠ opening + in + return − out − gift = "
+                + num(expected[i])
+                + "; ",
                 "",
             ),
-            index=ledger.index,
+            index=i,
         )
         + np.where(
-            broken_c,
+            broken_c[i],
             "opening "
-            + num(q["opening_qty"])
+            + num(q["opening_qty"][i])
             + " ≠ closing "
-            + num(previous)
+            + num(previous[i])
             + " of "
-            + prev_date.dt.strftime("%Y-%m-%d").fillna(""),
+            + prev_date[i].dt.strftime("%Y-%m-%d").fillna(""),
             "",
         )
     ).str.rstrip("; ")
@@ -357,7 +362,7 @@ def purchases_written_off(ctx: Context) -> Outcome:
     )
 
 
-@rule("STK-009", "stock_ledger")
+@rule("STK-009", "stock_ledger", columns={"stock_ledger": ()})
 def no_negative_stock(ctx: Context) -> Outcome:
     ledger = month_ledger(ctx)
     scope = ledger[ledger["in_month"]]

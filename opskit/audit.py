@@ -12,7 +12,7 @@ from . import rules as _rules  # noqa: F401  (registers every rule)
 from .errors import OpskitError
 from .loader import Data, load
 from .policy import Policy, load_policy
-from .rules.base import FINDING_COLUMNS, REGISTRY, Context
+from .rules.base import FINDING_COLUMNS, REGISTRY, Context, columns_needed
 
 COLUMNS = [
     "rule_id",
@@ -99,7 +99,9 @@ def run_checks(
 ) -> CheckResult:
     """Check `month` of `data`: the findings, the per-rule summary and what was skipped and why."""
     if not isinstance(data, Data):
-        data = load(data, month)
+        chosen = select_rules(rules)
+        needed = columns_needed(chosen)
+        data = load(data, month, datasets=set(needed) | {"products"}, columns=needed)
     policy = policy if isinstance(policy, Policy) else load_policy(policy)
     period = parse_month(month, data)
     ctx = Context(data, period, parse_as_of(as_of, period), policy, notices=list(data.notices))
