@@ -118,10 +118,12 @@ def bench_dashboard() -> dict:
             stderr=subprocess.STDOUT,
         )
     try:
-        deadline = time.time() + 90
-        ready = "Kernel pool of order_sla_audit.ipynb is filled"
-        while time.time() < deadline and ready not in log.read_text():
+        from opskit.serve import READY
+
+        deadline = time.time() + 180  # steady state: `opskit serve` says its dashboards are ready
+        while time.time() < deadline and READY not in log.read_text():
             time.sleep(0.2)
+        time.sleep(5)  # kernels refilled after the warm-up finish pre-rendering
         args = [
             "--headless",
             "--no-sandbox",
@@ -133,17 +135,21 @@ def bench_dashboard() -> dict:
         ]
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
-            page = browser.new_page()
-            started = time.perf_counter()
-            page.goto(f"http://127.0.0.1:{port}/voila/render/order_sla_audit.ipynb", timeout=60_000)
-            page.wait_for_selector(".opskit-count", timeout=60_000)
-            seconds = time.perf_counter() - started
+            visits = []
+            for _ in range(2):  # a first visit (browser cache cold), then a repeat visit
+                page = browser.new_page()
+                started = time.perf_counter()
+                page.goto(f"http://127.0.0.1:{port}/voila/render/order_sla_audit.ipynb", timeout=60_000)
+                page.wait_for_selector(".opskit-count", timeout=60_000)
+                visits.append(time.perf_counter() - started)
+                page.close()
+                time.sleep(8)  # let the pool refill, as between two managers' visits
             browser.close()
     finally:
         proc.terminate()
         proc.wait(timeout=20)
         shutil.rmtree(log.parent, ignore_errors=True)
-    return {"dashboard_s": seconds}
+    return {"dashboard_s": visits[0], "dashboard_repeat_s": visits[1]}
 
 
 def bench_help() -> dict:
@@ -200,7 +206,8 @@ def report(rows: list[dict], extra: dict) -> str:
         )
     if "dashboard_s" in extra:
         lines.append(
-            f"dashboard widgets rendered (preheated): {extra['dashboard_s'] or float('nan'):.2f}s "
+            f"dashboard widgets rendered (preheated): {extra['dashboard_s'] or float('nan'):.2f}s first visit, "
+            f"{extra.get('dashboard_repeat_s') or float('nan'):.2f}s repeat visit "
             f"(target ≤ 5 s) {verdict(extra['dashboard_s'], TARGETS['dashboard_s'])}"
         )
     lines.append(
@@ -214,8 +221,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--with-10m", action="store_true", help="add 10M orders")
     parser.add_argument("--quick", action="store_true", help="skip the batch and the browser")
+    parser.add_argument("--only-dashboard", action="store_true", help="measure the dashboard alone")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
+    if args.only_dashboard:
+        print(bench_dashboard())
+        return 0
     sizes = args.sizes + ([10_000_000] if args.with_10m else [])
     rows = []
     for n in sizes:

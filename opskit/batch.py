@@ -27,6 +27,7 @@ from .loader import load, resolve_folder
 from .report.excel import write_workbook
 from .report.files import _umask, atomic_write_text, safe_cells
 from .report.i18n import t
+from .report.masking import AUDIENCE, for_managers, mask_frame
 from .report.notebooks import NOTEBOOK_DIR, REVIEWS, review_class
 
 _EXTERNAL_SCRIPT = re.compile(r'<script[^>]*\ssrc="https?://[^"]*"[^>]*>\s*</script>', re.I)
@@ -101,7 +102,8 @@ def write_month_outputs(staging: Path, data_root: Path, month: str, as_of, polic
     """findings.csv, kpis.json and the managers' workbook, computed from opskit (not scraped)."""
     data = load(data_root, month)
     result = run_checks(data, month, as_of, policy)
-    atomic_write_text(staging / "findings.csv", safe_cells(result.findings).to_csv(index=False))
+    shown = mask_frame(result.findings) if result.policy.masking and for_managers() else result.findings
+    atomic_write_text(staging / "findings.csv", safe_cells(shown).to_csv(index=False))
     kpis = {}
     for path in sorted((staging / "kpis").glob("*.json")):
         kpis[path.stem] = json.loads(path.read_text(encoding="utf-8"))
@@ -142,7 +144,7 @@ def write_month_outputs(staging: Path, data_root: Path, month: str, as_of, polic
         review = review_class(name)(data, _review_result(result, review_class(name).rules), lang)
         sheets.append((review.title, f"{month} · {review.title}", review.findings_view()))
         for title, frame in review.tables():
-            sheets.append((f"{review.title}-{title}", title, frame))
+            sheets.append((f"{review.title}-{title}", title, review.shown(frame)))
     write_workbook(staging / f"opskit-{month}.xlsx", sheets)
 
 
@@ -174,6 +176,8 @@ def run_month(
     month_folder, month = resolve_folder(folder, month)
     data_root = month_folder.parent if Path(folder).resolve() != month_folder.resolve() else month_folder
     out = Path(out)
+    if out.resolve() == data_root.resolve() or data_root.resolve() in out.resolve().parents:
+        raise OpskitError(f"--out {out} lies inside the data folder {data_root}; opskit never writes into data")
     try:
         out.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=out, prefix=f".{month}.staging-"))
@@ -190,6 +194,8 @@ def run_month(
         output_dir=str(staging.resolve()),
     )
     runs: list[NotebookRun] = []
+    audience = os.environ.get(AUDIENCE)
+    os.environ[AUDIENCE] = "manager"  # the kernels write managers' reports: personal data is masked
     try:
         with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(names)))) as pool:
             futures = {pool.submit(_execute, n, str(staging), parameters, timeout): n for n in names}
@@ -206,8 +212,13 @@ def run_month(
         final = out / month
         _swap_in(staging, final)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)  # interrupted or failed: nothing half-written remains
         raise
+    finally:
+        if audience is None:
+            os.environ.pop(AUDIENCE, None)
+        else:
+            os.environ[AUDIENCE] = audience
     failed = [r for r in runs if not r.ok]
     print(f"reports for {month} in {final}/")
     for path in sorted(final.iterdir()):

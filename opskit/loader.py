@@ -27,6 +27,9 @@ SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".parquet", ".pq", ".xls")
 MANIFEST = "opskit.yaml"
 HEADER_SEARCH_ROWS = 10
 MONTH_DIR = re.compile(r"^\d{4}-\d{2}$")
+MAX_XLSX_EXPANDED = 512 * 1024 * 1024  # a workbook that unpacks to more than this is refused (zip bombs)
+MAX_CELL = 32_767  # Excel's own limit on a cell's text
+EXCEL_ERRORS = ("#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#GETTING_DATA")
 _PARSERS = {
     "timestamp": parsing.parse_timestamps,
     "date": parsing.parse_dates,
@@ -148,6 +151,9 @@ def locate(folder: Path, manifest: dict) -> dict[str, Path]:
             continue
         stems = {norm(name), norm(ds.title_zh)}
         hits = [p for p in files if norm(p.stem) in stems]
+        for hit in hits:
+            if folder.resolve() not in hit.resolve().parents:
+                raise DataError(hit.name, "is a link to a file outside the data folder", expected="the file itself")
         if len(hits) > 1:
             raise DataError(
                 str(folder),
@@ -186,6 +192,8 @@ def _header_index(candidates: list[list[object]], ds: Dataset, lookup: dict[str,
 def _sniff_encoding(sample: bytes, file: str) -> str:
     if sample.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"  # Excel's "Unicode text" export
     if b"\x00" in sample:
         raise DataError(file, "is not a text file (it contains NUL bytes)", expected="a CSV export")
     for enc in ("utf-8", "gb18030"):
@@ -198,6 +206,23 @@ def _sniff_encoding(sample: bytes, file: str) -> str:
     raise DataError(file, "cannot decode the file", expected="UTF-8, UTF-8 with BOM or GB18030/GBK")
 
 
+def _refuse_nul_bytes(path: Path, file: str) -> None:
+    """NUL bytes mean a binary or damaged file; found with one memchr over a memory map."""
+    import mmap
+
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mem:
+        at = mem.find(b"\x00")
+    if at >= 0:
+        with path.open("rb") as fh:
+            line = fh.read(at).count(b"\n") + 1
+        raise DataError(file, "contains a NUL byte (binary or damaged data)", row=line, expected="plain text")
+
+
+def _looks_like_html(sample: bytes) -> bool:
+    head = sample[:512].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml"))
+
+
 def read_csv(
     path: Path, ds: Dataset, lookup: dict[str, str], header_row: int | None, keep: set[str] | None = None
 ) -> RawTable:
@@ -207,8 +232,12 @@ def read_csv(
     if not sample.strip():
         raise DataError(file, "the file is empty", expected=f"a header row and rows of {ds.name}")
     enc = _sniff_encoding(sample, file)
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    if enc != "utf-16":
+        _refuse_nul_bytes(path, file)
+    if _looks_like_html(sample):
+        raise DataError(file, "is a web page, not a CSV export", expected="the data exported as CSV or .xlsx")
     text = sample.decode(enc, errors="ignore")
+    delimiter = "\t" if path.suffix.lower() == ".tsv" or (enc == "utf-16" and "\t" in text.split("\n", 1)[0]) else ","
     head = list(csv.reader(io.StringIO(text), delimiter=delimiter))[:HEADER_SEARCH_ROWS]
     idx = header_row - 1 if header_row else _header_index(head, ds, lookup, file)
     if idx >= len(head):
@@ -234,7 +263,22 @@ def read_csv(
     except (UnicodeDecodeError, ValueError, pd.errors.ParserError) as exc:
         body = _read_csv_python(path, enc, delimiter, header, idx, file, exc)
     rows = pd.Series(range(idx + 2, idx + 2 + len(body)), index=body.index)
+    if any(body[c].astype("str").str.contains("\n", regex=False).any() for c in body.columns):
+        rows = _record_lines(path, enc, delimiter, idx, body.index)
     return RawTable(header, body, rows)
+
+
+def _record_lines(path: Path, enc: str, delimiter: str, idx: int, index: pd.Index) -> pd.Series:
+    """The line each record starts on, when quoted cells hold line breaks (messy files only)."""
+    starts = []
+    with path.open(encoding=enc, newline="") as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        previous = 0
+        for number, _record in enumerate(reader):
+            if number > idx and any(cell.strip() for cell in _record):
+                starts.append(previous + 1)
+            previous = reader.line_num
+    return pd.Series(starts[: len(index)], index=index)
 
 
 _ARROW_KINDS = {"timestamp": "timestamp", "date": "timestamp", "money": "float64", "int": "float64"}
@@ -318,15 +362,37 @@ def _cell_text(v: object) -> str | None:
     return str(v)
 
 
+def _refuse_zip_bomb(path: Path, file: str) -> None:
+    """Check what the workbook would unpack to before anything is unpacked."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            expanded = sum(info.file_size for info in zf.infolist())
+    except zipfile.BadZipFile:
+        raise DataError(file, "is not an Excel workbook, or it is damaged or truncated", expected=".xlsx") from None
+    if expanded > MAX_XLSX_EXPANDED:
+        raise DataError(
+            file,
+            f"unpacks to {expanded / 2**30:.1f} GiB, more than the {MAX_XLSX_EXPANDED / 2**20:.0f} MiB allowed",
+            expected="a workbook of ordinary size (or the data as CSV)",
+        )
+
+
 def read_xlsx(path: Path, ds: Dataset, lookup: dict[str, str], header_row: int | None, sheet: object) -> RawTable:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
     file = path.name
-    if path.suffix.lower() == ".xls":
-        raise DataError(file, "old .xls workbooks are not read", expected="the file saved as .xlsx")
     if path.stat().st_size == 0:
         raise DataError(file, "the file is empty", expected="an Excel workbook")
+    with path.open("rb") as fh:
+        head = fh.read(512)
+    if _looks_like_html(head):
+        raise DataError(
+            file, "is a web page saved with an Excel extension", expected="the file saved as .xlsx in Excel"
+        )
+    if path.suffix.lower() == ".xls":
+        raise DataError(file, "old .xls workbooks are not read", expected="the file saved as .xlsx")
+    _refuse_zip_bomb(path, file)
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as exc:
@@ -397,6 +463,8 @@ def _parse_column(col: Column, raw: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def _expected(col: Column) -> str:
+    if col.minimum is not None:
+        return f"{_EXPECTED[col.kind]}, not below {col.minimum:g}"
     if col.kind == "enum":
         return "one of " + ", ".join(f"{k} ({'/'.join(v[:2])})" for k, v in (col.values or {}).items())
     return _EXPECTED[col.kind]
@@ -428,6 +496,8 @@ def shape(
     body = raw.body.loc[:, list(mapping)]
     body.columns = list(mapping.values())
     body, rows = _drop_blank_rows(body, raw.rows, ds, file, mapping, notices)
+    body, rows = _drop_repeated_headers(body, rows, ds, file, mapping, notices)
+    _refuse_bad_cells(body, rows, file, mapping)
     out = {}
     header_of = {c: h for h, c in mapping.items()}
     for col in ds.columns:
@@ -436,6 +506,8 @@ def shape(
                 out[col.name] = _empty(col, len(body), body.index)
             continue
         values, bad = _parse_column(col, body[col.name])
+        if col.minimum is not None:
+            bad = bad | (values.astype("float64") < col.minimum).fillna(False).astype(bool)
         if bad.any():
             where = bad[bad].index
             first = where[0]
@@ -487,6 +559,50 @@ def _drop_blank_rows(body, rows, ds: Dataset, file: str, mapping: dict, notices:
     notices.append(f"{file}: {int(empty.sum())} blank rows ignored")
     keep = ~body.index.isin(empty.index)
     return body[keep], rows[keep]
+
+
+def _drop_repeated_headers(body, rows, ds: Dataset, file: str, mapping: dict, notices: list[str]):
+    """Exports pasted page by page repeat their header row; such rows are dropped with a notice."""
+    header_of = {c: h for h, c in mapping.items()}
+    required = [c.name for c in ds.required]
+    repeats = pd.concat(
+        [body[c].astype("str").str.strip() == header_of[c] for c in required if body[c].dtype.kind not in "biufcmM"],
+        axis=1,
+    )
+    if repeats.empty:
+        return body, rows
+    repeated = repeats.all(axis=1).fillna(False).astype(bool)
+    if not repeated.any():
+        return body, rows
+    shown = ", ".join(str(r) for r in rows[repeated].head(10))
+    notices.append(f"{file}: header row repeated at rows {shown}; those rows were dropped")
+    return body[~repeated], rows[~repeated]
+
+
+def _refuse_bad_cells(body, rows, file: str, mapping: dict) -> None:
+    """Excel error values (#N/A, #VALUE!, …) and cells longer than Excel allows are named, not loaded."""
+    header_of = {c: h for h, c in mapping.items()}
+    for column in body.columns:
+        values = body[column]
+        if values.dtype.kind in "biufcmM":
+            continue
+        text = values.astype("str")
+        for bad, problem, expected in (
+            (text.isin(EXCEL_ERRORS), "is an Excel error value", "the cell's value, not a failed formula"),
+            (text.str.len() > MAX_CELL, f"is longer than {MAX_CELL:,} characters", "a shorter value"),
+        ):
+            bad = bad.fillna(False).astype(bool)
+            if bad.any():
+                first = bad[bad].index[0]
+                label = header_of[column] if header_of[column] == column else f"{header_of[column]} ({column})"
+                value = str(values[first])
+                raise DataError(
+                    file,
+                    f"{value[:40]!r}{'…' if len(value) > 40 else ''} {problem}",
+                    row=int(rows[first]),
+                    column=label,
+                    expected=expected,
+                )
 
 
 def _exact_duplicates(frame: pd.DataFrame, key: list[str]) -> pd.Series:

@@ -41,6 +41,7 @@ class Column:
     aliases: tuple[str, ...] = ()
     values: dict[str, tuple[str, ...]] | None = None  # enum: canonical value -> spellings
     default: object = None
+    minimum: float | None = None  # quantities that cannot be negative
 
     def header_names(self) -> tuple[str, ...]:
         return (self.name, *self.aliases)
@@ -114,7 +115,7 @@ DATASETS: dict[str, Dataset] = {
             (
                 R("order_id", "str", "订单编号", "订单号"),
                 R("sku", "str", "商品编码", "SKU", "货号"),
-                R("qty", "int", "数量"),
+                R("qty", "int", "数量", minimum=0),
                 R("unit_price", "money", "单价", "成交价"),
                 C("is_gift", "bool", "赠品", default=False),
                 C("promo_id", "str", "活动编号"),
@@ -203,10 +204,10 @@ DATASETS: dict[str, Dataset] = {
                 R("date", "date", "日期"),
                 R("sku", "str", "商品编码"),
                 R("opening_qty", "int", "期初", "期初库存"),
-                C("in_qty", "int", "入库", default=0),
-                C("out_qty", "int", "出库", default=0),
-                C("gift_qty", "int", "赠品出库", default=0),
-                C("return_qty", "int", "退货入库", default=0),
+                C("in_qty", "int", "入库", default=0, minimum=0),
+                C("out_qty", "int", "出库", default=0, minimum=0),
+                C("gift_qty", "int", "赠品出库", default=0, minimum=0),
+                C("return_qty", "int", "退货入库", default=0, minimum=0),
                 R("closing_qty", "int", "期末", "结存", "期末库存"),
             ),
             key=("sku", "date"),
@@ -218,7 +219,7 @@ DATASETS: dict[str, Dataset] = {
                 R("count_id", "str", "盘点单号"),
                 R("count_date", "date", "盘点日期"),
                 R("sku", "str", "商品编码"),
-                R("counted_qty", "int", "实盘数量", "盘点数量"),
+                R("counted_qty", "int", "实盘数量", "盘点数量", minimum=0),
                 C("counters", "str", "盘点人"),
                 C("is_recount", "bool", "复盘", default=False),
             ),
@@ -230,7 +231,7 @@ DATASETS: dict[str, Dataset] = {
                 R("month", "month", "月份"),
                 R("sku", "str", "商品编码"),
                 R("kind", "enum", "类型", values=WRITEOFF_KINDS),
-                R("qty", "int", "数量"),
+                R("qty", "int", "数量", minimum=0),
                 C("promo_id", "str", "活动编号"),
             ),
         ),

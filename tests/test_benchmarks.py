@@ -9,8 +9,14 @@ from helpers import ROOT
 
 def test_benchmark_smoke_at_10k(tmp_path):
     env = {**os.environ, "OPSKIT_BENCH_DATA": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-m", "benchmarks.run", "--sizes", "10000", "--quick"], cwd=ROOT,
-                         capture_output=True, text=True, env=env, timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--sizes", "10000", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr
     text = out.stdout
     assert "opskit --rules ORD-003,CS-001,STK-007 vs DuckDB SQL (same files, same findings)" in text

@@ -9,13 +9,13 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from helpers import ROOT, SAMPLES
 
 from opskit.report.notebooks import REVIEWS, review_class
+from opskit.serve import READY
 
 REVIEWS_FILTERS = {name: [c.removesuffix("_id") for c in review_class(name).filters] for name in REVIEWS}
 
@@ -58,16 +58,12 @@ def server(tmp_path_factory):
         text=True,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
+    deadline = time.time() + 180
+    while time.time() < deadline and READY not in (root / "serve.log").read_text():
+        time.sleep(0.5)
+    if READY not in (root / "serve.log").read_text():
         proc.kill()
-        pytest.fail("opskit serve did not answer within 60 s:\n" + (root / "serve.log").read_text())
+        pytest.fail("opskit serve was not ready within 180 s:\n" + (root / "serve.log").read_text())
     yield url
     proc.terminate()
     proc.wait(timeout=20)

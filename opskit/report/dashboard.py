@@ -7,6 +7,7 @@ the widget values, so the app is tested without a browser.
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import ipywidgets as W
@@ -121,7 +122,7 @@ class ReviewApp:
                     display(fig)
                 display(HTML(f"<h4>{t('rule_summary', self.lang)}</h4>" + table_html(review.summary_view())))
                 for title, frame in review.tables():
-                    display(HTML(f"<h4>{title}</h4>" + table_html(frame)))
+                    display(HTML(f"<h4>{html.escape(title)}</h4>" + table_html(review.shown(frame))))
         self.redraw()
 
     def redraw(self) -> None:

@@ -20,6 +20,7 @@ from ..loader import Data, load
 from .charts import chart_lang
 from .files import atomic_write_text
 from .i18n import columns, t
+from .masking import PERSONAL_COLUMNS, for_managers, mask_frame
 
 FINDING_VIEW = ["rule_id", "key", "observed", "limit", "unit", "message", "channel", "when", "source"]
 SUMMARY_VIEW = ["rule_id", "title", "checked", "failed", "share_failed", "pending", "source_clause"]
@@ -151,7 +152,17 @@ class Review:
 
     def findings_view(self, findings: pd.DataFrame | None = None) -> pd.DataFrame:
         frame = self.findings if findings is None else findings
-        return frame.reindex(columns=FINDING_VIEW).rename(columns=columns(FINDING_VIEW, self.lang))
+        return self.shown(frame.reindex(columns=FINDING_VIEW)).rename(columns=columns(FINDING_VIEW, self.lang))
+
+    @property
+    def masked(self) -> bool:
+        """Whether personal data is masked: for managers, unless the policy turns masking off."""
+        policy_allows = self.result.policy.masking if self.result else True
+        return policy_allows and for_managers()
+
+    def shown(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """A frame as the audience may see it (masked for managers)."""
+        return mask_frame(frame, {c: t(c, self.lang) for c in PERSONAL_COLUMNS}) if self.masked else frame
 
     # ------------------------------------------------------------------ output
 
@@ -186,7 +197,7 @@ class Review:
             display(fig)
         display(HTML(f"<h4>{t('rule_summary', self.lang)}</h4>" + table_html(self.summary_view())))
         for title, frame in self.tables():
-            display(HTML(f"<h4>{html.escape(title)}</h4>" + table_html(frame)))
+            display(HTML(f"<h4>{html.escape(title)}</h4>" + table_html(self.shown(frame))))
         view = self.findings_view()
         display(HTML(f"<h4>{t('findings_table', self.lang)} ({len(view)})</h4>" + table_html(view)))
 

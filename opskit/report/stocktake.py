@@ -51,7 +51,7 @@ class StocktakeReview(Review):
         return self.reconciliation().astype({"variance": "str"})
 
     def browse_view(self, frame: pd.DataFrame) -> pd.DataFrame:
-        return frame.reindex(columns=RECON_VIEW).rename(columns=columns(RECON_VIEW, self.lang))
+        return self.shown(frame.reindex(columns=RECON_VIEW)).rename(columns=columns(RECON_VIEW, self.lang))
 
     def kpis(self) -> dict[str, Any]:
         if not self.result:
