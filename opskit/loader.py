@@ -194,8 +194,6 @@ def _sniff_encoding(sample: bytes, file: str) -> str:
         return "utf-8-sig"
     if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"  # Excel's "Unicode text" export
-    if b"\x00" in sample:
-        raise DataError(file, "is not a text file (it contains NUL bytes)", expected="a CSV export")
     for enc in ("utf-8", "gb18030"):
         try:
             sample.decode(enc)
@@ -215,7 +213,7 @@ def _refuse_nul_bytes(path: Path, file: str) -> None:
     if at >= 0:
         with path.open("rb") as fh:
             line = fh.read(at).count(b"\n") + 1
-        raise DataError(file, "contains a NUL byte (binary or damaged data)", row=line, expected="plain text")
+        raise DataError(file, "is not a text file: it contains a NUL byte", row=line, expected="a CSV export")
 
 
 def _looks_like_html(sample: bytes) -> bool:
@@ -231,9 +229,9 @@ def read_csv(
         sample = fh.read(1 << 16)
     if not sample.strip():
         raise DataError(file, "the file is empty", expected=f"a header row and rows of {ds.name}")
-    enc = _sniff_encoding(sample, file)
-    if enc != "utf-16":
+    if not sample.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 text is full of NUL bytes
         _refuse_nul_bytes(path, file)
+    enc = _sniff_encoding(sample, file)
     if _looks_like_html(sample):
         raise DataError(file, "is a web page, not a CSV export", expected="the data exported as CSV or .xlsx")
     text = sample.decode(enc, errors="ignore")

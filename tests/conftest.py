@@ -2,3 +2,14 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent / "bad_inputs"))
+
+
+def pytest_terminal_summary(terminalreporter):
+    corpus = sys.modules.get("test_bad_inputs")
+    if corpus and sum(corpus.TALLY.values()):
+        tally = corpus.TALLY
+        terminalreporter.write_line(
+            f"bad-input corpus: {len(corpus.CASES)} cases, {tally['loaded']} loaded correctly, "
+            f"{tally['refused']} refused with one message naming the file (and row and column where there is one)"
+        )

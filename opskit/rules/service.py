@@ -69,8 +69,8 @@ def after_sales_resolved(ctx: Context) -> Outcome:
         findings=findings(
             items[bad],
             key="ticket_id",
-            observed=d.observed,
-            limit=d.limit,
+            observed=d.observed.where(d.breached),  # feedback alone missing: no threshold broken
+            limit=d.limit.where(d.breached),
             message=pd.Series(message, index=items.index),
             dataset="cs_tickets",
             channel="channel",

@@ -45,9 +45,8 @@ def workbook(folder: Path, file: str, rows: list[list], merge: str | None = None
 
 
 def zip_bomb(path: Path, gib: float = 2.0) -> None:
-    """An xlsx whose one sheet unpacks to `gib` GiB of repeated rows (a few MiB on disk)."""
-    row = b"<row><c t='inlineStr'><is><t>A</t></is></c></row>"
-    chunk = row * 20_000
+    """An xlsx whose one sheet unpacks to `gib` GiB (XML white space deflates ~1000:1: ~2 MiB on disk)."""
+    chunk = b" " * 2**24
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
         zf.writestr("[Content_Types].xml", "<Types/>")
         with zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
@@ -122,7 +121,7 @@ def build() -> list[Path]:
     made.append(
         case(
             "nul_byte_mid_file",
-            {"error": "contains a NUL byte", "row": 3, "column": None},
+            {"error": "is not a text file: it contains a NUL byte", "row": 4, "column": None},
             {"orders.csv": (ORDERS + GOOD).encode() + b"A3,\x00tmall,2026-10-07,,1\n"},
         )
     )
@@ -148,7 +147,7 @@ def build() -> list[Path]:
     made.append(
         case(
             "quoted_newlines_then_bad_value",
-            {"error": "'2026-13-01'", "row": 5, "column": "created_at"},
+            {"error": "'2026-13-01'", "row": 6, "column": "created_at"},
             {
                 "orders.csv": 'order_id,channel,created_at,status\nA1,tmall,2026-10-05,"已发货\n待签收"\n'
                 'A2,tmall,2026-10-05,"两行\n备注"\nA3,tmall,2026-13-01,ok\n'
