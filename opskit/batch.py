@@ -45,12 +45,21 @@ def notebooks_dir() -> Path:
     return Path(os.environ.get("OPSKIT_NOTEBOOKS", NOTEBOOK_DIR))
 
 
+def _quiet_worker() -> None:
+    """Kernels inherit this worker's stderr; their chatter and, on Ctrl-C, their tracebacks are not
+    the user's concern: every failure is reported by `run_month` itself."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+
+
 def _execute(name: str, staging: str, parameters: dict, timeout: int) -> NotebookRun:
     """Run one notebook with papermill (in a worker process) and export its HTML without code."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
     started = time.perf_counter()
+    _quiet_worker()
     source = notebooks_dir() / f"{name}.ipynb"
     target = Path(staging) / f"{name}.ipynb"
     try:

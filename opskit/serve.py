@@ -80,11 +80,21 @@ def _announce(warmers: list[threading.Thread], url: str) -> None:
     print(f"{READY}: {url}/", flush=True)
 
 
+def check_notebooks_folder(folder: Path) -> None:
+    """Voila renders what it finds: a link to elsewhere would let viewers run notebooks from outside."""
+    root = folder.resolve()
+    for path in folder.rglob("*"):
+        if path.is_symlink() and root not in path.resolve().parents:
+            raise OpskitError(f"{path} links outside {folder}; remove it before serving dashboards")
+
+
 def serve(
     port: int = 8866, data_root: str | Path = "data_samples", host: str = "127.0.0.1", preheat: bool = True
 ) -> int:
+    from .batch import notebooks_dir
     from .report.notebooks import REVIEWS
 
+    check_notebooks_folder(notebooks_dir())
     root = Path(data_root).resolve()
     months = month_folders(root)
     if not months:

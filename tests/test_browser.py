@@ -138,3 +138,57 @@ def test_server_listens_on_loopback_only(server):
     port = server.rsplit(":", 1)[1]
     listening = [line for line in out.splitlines() if f":{port} " in line]
     assert all("127.0.0.1" in line for line in listening)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/voila/files/order_sla_audit.ipynb",
+        "/voila/files/../pyproject.toml",
+        "/voila/files/%2e%2e/Makefile",
+        "/voila/files//etc/passwd",
+        "/voila/files/%2Fetc%2Fpasswd",
+        "/voila/render/../pyproject.toml",
+        "/voila/render/%2e%2e%2fMakefile",
+        "/voila/render//etc/passwd",
+        "/voila/tree/..",
+        "/voila/static/../../../etc/passwd",
+        "/static/../../../../etc/passwd",
+        "/api/contents",
+        "/api/contents/pyproject.toml",
+        "/api/kernels",
+        "/api/sessions",
+    ],
+)
+def test_viewers_reach_no_file_outside_the_dashboards(server, path):
+    import http.client
+
+    host, port = server.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    conn.request("GET", path)  # sent as written: no client-side normalisation of `..`
+    response = conn.getresponse()
+    body = response.read().decode("utf-8", "replace")
+    assert response.status in (302, 403, 404), (path, response.status)
+    assert "root:x:" not in body and "[project]" not in body and "import opskit" not in body
+
+
+def test_url_parameters_do_not_choose_files(server, browser):
+    page = browser.new_page()
+    page.goto(f"{server}/voila/render/order_sla_audit.ipynb?data_root=/etc&month=../../etc", timeout=60_000)
+    page.wait_for_selector(".opskit-month select", timeout=60_000)
+    assert page.locator(".opskit-month select option").all_inner_texts() == ["2026-10", "2026-11"]
+    assert "passwd" not in page.content()
+    page.close()
+
+
+def test_personal_data_is_masked_for_managers(server, browser):
+    page = browser.new_page(viewport={"width": 1300, "height": 1600})
+    page.goto(f"{server}/voila/render/order_sla_audit.ipynb", timeout=60_000)
+    page.wait_for_selector(".opskit-error", timeout=60_000)
+    page.locator(".opskit-month select").select_option("2026-10")
+    page.wait_for_selector(".opskit-count", timeout=60_000)
+    page.locator(".opskit-rule select").select_option("ORD-007")
+    page.wait_for_function("document.querySelector('.opskit-count').innerText.includes(' 1 ')", timeout=30_000)
+    table = page.inner_text(".opskit-findings-output")
+    assert "6228 **** 2222" in table and "6228 4800 1111 2222" not in table
+    page.close()

@@ -26,15 +26,18 @@ def test_timestamps_round_trip_in_every_spelling(values):
     ts = pd.Series(pd.to_datetime(values))
     y, m, d = (part.astype("str") for part in (ts.dt.year, ts.dt.month, ts.dt.day))
     clock = ts.dt.strftime("%H:%M")
-    for spelling in (ts.dt.strftime("%Y-%m-%d %H:%M:%S"), y + "/" + m + "/" + d + " " + clock,
-                     y + "年" + m + "月" + d + "日 " + clock):
+    for spelling in (
+        ts.dt.strftime("%Y-%m-%d %H:%M:%S"),
+        y + "/" + m + "/" + d + " " + clock,
+        y + "年" + m + "月" + d + "日 " + clock,
+    ):
         parsed, bad = parse_timestamps(spelling.astype("str"))
         assert not bad.any()
         assert (parsed == ts).all()
 
 
 @FAST
-@given(st.lists(st.decimals(min_value=-10**9, max_value=10**9, places=2, allow_nan=False), min_size=1, max_size=20))
+@given(st.lists(st.decimals(min_value=-(10**9), max_value=10**9, places=2, allow_nan=False), min_size=1, max_size=20))
 def test_money_round_trips(values):
     numbers = pd.Series([float(v) for v in values])
     for spelling in (numbers.map("¥{:,.2f}".format), numbers.map("{:,.2f}".format), numbers.map("{:.2f}元".format)):
@@ -46,16 +49,27 @@ def test_money_round_trips(values):
 def order_rows(draw_values):
     base = pd.Timestamp("2026-10-05 10:00")
     rows = []
-    for i, (contact, ship, reply) in enumerate(draw_values):
+    for i, (contact, ship, _reply) in enumerate(draw_values):
         t = base + pd.Timedelta(hours=i)
-        rows.append(dict(order_id=f"O{i}", channel="tmall", created_at=t, accepted_at=t,
-                         contacted_at=t + pd.Timedelta(minutes=contact), paid_at=t,
-                         shipped_at=None if ship is None else t + pd.Timedelta(minutes=ship)))
+        rows.append(
+            dict(
+                order_id=f"O{i}",
+                channel="tmall",
+                created_at=t,
+                accepted_at=t,
+                contacted_at=t + pd.Timedelta(minutes=contact),
+                paid_at=t,
+                shipped_at=None if ship is None else t + pd.Timedelta(minutes=ship),
+            )
+        )
     return rows
 
 
-durations = st.lists(st.tuples(st.integers(0, 30), st.one_of(st.none(), st.integers(0, 3000)), st.integers(0, 3000)),
-                     min_size=1, max_size=25)
+durations = st.lists(
+    st.tuples(st.integers(0, 30), st.one_of(st.none(), st.integers(0, 3000)), st.integers(0, 3000)),
+    min_size=1,
+    max_size=25,
+)
 
 
 def findings_of(folder, policy=None):

@@ -13,7 +13,7 @@ import os
 import pandas as pd
 
 AUDIENCE = "OPSKIT_AUDIENCE"
-ACCOUNT = r"(?<!\d)(\d{4})[\d \-]{4,}?(\d{4})(?!\d)"  # 12+ digit account numbers, spaces or dashes allowed
+ACCOUNT = r"(?<!\d)(\d{4})[\d \-]{4,}(\d{4})(?!\d)"  # 12+ digit account numbers, spaces or dashes allowed
 MOBILE = r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)"  # mainland mobile numbers
 PERSONAL_COLUMNS = ("customer_id", "pay_account", "registered_account", "customer_name")
 

@@ -1,0 +1,141 @@
+"""Faults in the monthly batch: the other notebooks' outputs are complete, nothing half-written
+remains, the exit code is non-zero and the message says what failed where."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import nbformat
+import pytest
+from helpers import ROOT, SAMPLES
+
+from opskit.batch import run_month
+from opskit.errors import OpskitError
+
+
+def notebooks_with(tmp_path, broken: str, source: str):
+    """The real notebooks, with `broken` replaced by a notebook running `source`."""
+    folder = tmp_path / "notebooks"
+    shutil.copytree(ROOT / "notebooks", folder)
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "data_root = None\nmonth = None\nas_of = None\npolicy = None\noutput_dir = None\n"
+                "lang = 'zh'\ninteractive = True",
+                metadata={"tags": ["parameters"]},
+            ),
+            nbformat.v4.new_code_cell(source),
+        ]
+    )
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, folder / f"{broken}.ipynb")
+    return folder
+
+
+def leftovers(out):
+    return [p.name for p in out.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize(
+    ("source", "timeout", "message"),
+    [
+        ("import os\nos._exit(1)", 60, "DeadKernelError"),
+        ("import time\ntime.sleep(60)", 5, "timed out"),
+        (
+            "raise ValueError('ledger sheet is empty')",
+            60,
+            "cell 3 (raise ValueError('ledger sheet is empty')): ValueError: ledger sheet is empty",
+        ),
+    ],
+    ids=["kernel-dies", "cell-timeout", "cell-raises"],
+)
+def test_a_failing_notebook_does_not_stop_the_others(tmp_path, monkeypatch, capsys, source, timeout, message):
+    monkeypatch.setenv("OPSKIT_NOTEBOOKS", str(notebooks_with(tmp_path, "service_stats", source)))
+    out = tmp_path / "out"
+    code = run_month(SAMPLES, "2026-10", out, notebooks=["order_sla_audit", "service_stats"], timeout=timeout)
+    printed = capsys.readouterr()
+    assert code == 1
+    assert message in printed.err and "opskit run: service_stats failed at" in printed.err
+    month = out / "2026-10"
+    assert (month / "order_sla_audit.html").stat().st_size > 100_000  # the other review is complete
+    assert not (month / "service_stats.html").exists()
+    assert {"findings.csv", "kpis.json", "opskit-2026-10.xlsx"} <= {p.name for p in month.iterdir()}
+    assert leftovers(out) == [] and leftovers(month) == []
+
+
+def test_an_output_folder_that_cannot_be_written(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the output folder should be")
+    with pytest.raises(OpskitError, match="cannot write to"):
+        run_month(SAMPLES, "2026-10", blocker / "reports")
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "opskit.cli",
+            "run",
+            str(SAMPLES),
+            "--month",
+            "2026-10",
+            "--out",
+            str(blocker / "reports"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert (
+        out.returncode == 2 and out.stderr.startswith("opskit run: cannot write to") and "Traceback" not in out.stderr
+    )
+
+
+def test_output_inside_the_data_folder_is_refused(tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(SAMPLES / "2026-10", data / "2026-10")
+    with pytest.raises(OpskitError, match="lies inside the data folder"):
+        run_month(data, "2026-10", data / "reports")
+
+
+def test_an_interrupted_run_leaves_the_previous_reports_untouched(tmp_path):
+    out = tmp_path / "out"
+    previous = out / "2026-10"
+    previous.mkdir(parents=True)
+    (previous / "findings.csv").write_text("the previous complete run\n")
+    env = {
+        **os.environ,
+        "OPSKIT_NOTEBOOKS": str(notebooks_with(tmp_path, "service_stats", "import time\ntime.sleep(120)")),
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "opskit.cli",
+            "run",
+            str(SAMPLES),
+            "--month",
+            "2026-10",
+            "--out",
+            str(out),
+            "--notebooks",
+            "service_stats",
+        ],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline and not leftovers(out):
+        time.sleep(0.2)
+    time.sleep(3)  # the notebook is running
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group, as in a terminal
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert "interrupted" in err and "Traceback" not in err
+    assert (previous / "findings.csv").read_text() == "the previous complete run\n"
+    assert sorted(p.name for p in out.iterdir()) == ["2026-10"]
