@@ -246,20 +246,9 @@ def read_csv(
         rows = pd.Series(range(idx + 2, idx + 2 + len(typed)), index=typed.index)
         return RawTable(header, typed, rows)
     try:
-        body = pd.read_csv(
-            path,
-            encoding=enc,
-            sep=delimiter,
-            header=None,
-            names=header,
-            skiprows=idx + 1,
-            dtype="str",
-            keep_default_na=False,
-            na_values=[""],
-            engine="pyarrow",
-        )
-    except (UnicodeDecodeError, ValueError, pd.errors.ParserError) as exc:
-        body = _read_csv_python(path, enc, delimiter, header, idx, file, exc)
+        body = _pandas_csv(path, enc, delimiter, header, idx, engine="pyarrow")
+    except (UnicodeDecodeError, ValueError, pd.errors.ParserError):
+        body = _read_csv_python(path, enc, delimiter, header, idx, file)
     rows = pd.Series(range(idx + 2, idx + 2 + len(body)), index=body.index)
     if any(body[c].astype("str").str.contains("\n", regex=False).any() for c in body.columns):
         rows = _record_lines(path, enc, delimiter, idx, body.index)
@@ -318,21 +307,26 @@ def _read_csv_typed(path, enc, delimiter, header, idx, ds: Dataset, lookup, keep
     return frame
 
 
-def _read_csv_python(path, enc, delimiter, header, idx, file, first_error) -> pd.DataFrame:
+def _pandas_csv(path, enc, delimiter, header, idx, **engine) -> pd.DataFrame:
+    """Every cell as text under the header found, blanks as missing."""
+    return pd.read_csv(
+        path,
+        encoding=enc,
+        sep=delimiter,
+        header=None,
+        names=header,
+        skiprows=idx + 1,
+        dtype="str",
+        keep_default_na=False,
+        na_values=[""],
+        **engine,
+    )
+
+
+def _read_csv_python(path, enc, delimiter, header, idx, file) -> pd.DataFrame:
     """The C parser, which reports the line of a malformed row, when Arrow refuses the file."""
     try:
-        return pd.read_csv(
-            path,
-            encoding=enc,
-            sep=delimiter,
-            header=None,
-            names=header,
-            skiprows=idx + 1,
-            dtype="str",
-            keep_default_na=False,
-            na_values=[""],
-            on_bad_lines="error",
-        )
+        return _pandas_csv(path, enc, delimiter, header, idx, on_bad_lines="error")
     except UnicodeDecodeError:
         raise DataError(file, f"cannot decode the file as {enc}", expected="one encoding") from None
     except (ValueError, pd.errors.ParserError) as exc:
@@ -494,7 +488,8 @@ def shape(
     body = raw.body.loc[:, list(mapping)]
     body.columns = list(mapping.values())
     body, rows = _drop_blank_rows(body, raw.rows, ds, file, mapping, notices)
-    body, rows = _drop_repeated_headers(body, rows, ds, file, mapping, notices)
+    if not file.lower().endswith((".parquet", ".pq")):  # typed files cannot repeat their header row
+        body, rows = _drop_repeated_headers(body, rows, ds, file, mapping, notices)
     _refuse_bad_cells(body, rows, file, mapping)
     out = {}
     header_of = {c: h for h, c in mapping.items()}

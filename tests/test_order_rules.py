@@ -209,4 +209,4 @@ def test_changed_orders_use_the_first_occurrence(folder):
     assert keys(found) == {("ORD-010", "changed")}
     assert found["observed"].iloc[0] == 2
     assert "amount" in found["message"].iloc[0]
-    assert any("repeated order ids set aside" in n for n in found.attrs["notices"])
+    assert any("later rows of repeated order_id values set aside" in n for n in found.attrs["notices"])

@@ -7,7 +7,6 @@ the widget values, so the app is tested without a browser.
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import ipywidgets as W
@@ -114,15 +113,10 @@ class ReviewApp:
             self._filling = False
         with self.head:
             self.head.clear_output(wait=True)
-            if review is None or review.error:
-                display(HTML(review.error_html() if review else ""))
+            if review is None:
+                display(HTML(""))
             else:
-                display(HTML(review.headline_html()))
-                for fig in review.charts():
-                    display(fig)
-                display(HTML(f"<h4>{t('rule_summary', self.lang)}</h4>" + table_html(review.summary_view())))
-                for title, frame in review.tables():
-                    display(HTML(f"<h4>{html.escape(title)}</h4>" + table_html(review.shown(frame))))
+                review.display_head()
         self.redraw()
 
     def redraw(self) -> None:

@@ -185,8 +185,9 @@ class Review:
         message = html.escape(self.error or "")
         return f'{TABLE_CSS}<div class="opskit-error"><b>{t("data_error", self.lang)}</b><br>{message}</div>'
 
-    def report(self) -> None:
-        """Display the whole review statically: what the batch's HTML and a manager read."""
+    def display_head(self) -> None:
+        """Headline figures, charts, the rule summary and the review's tables: what both the static
+        report and the dashboard show above the findings."""
         from IPython.display import HTML, display
 
         if self.error:
@@ -198,8 +199,15 @@ class Review:
         display(HTML(f"<h4>{t('rule_summary', self.lang)}</h4>" + table_html(self.summary_view())))
         for title, frame in self.tables():
             display(HTML(f"<h4>{html.escape(title)}</h4>" + table_html(self.shown(frame))))
-        view = self.findings_view()
-        display(HTML(f"<h4>{t('findings_table', self.lang)} ({len(view)})</h4>" + table_html(view)))
+
+    def report(self) -> None:
+        """Display the whole review statically: what the batch's HTML and a manager read."""
+        from IPython.display import HTML, display
+
+        self.display_head()
+        if not self.error:
+            view = self.findings_view()
+            display(HTML(f"<h4>{t('findings_table', self.lang)} ({len(view)})</h4>" + table_html(view)))
 
     def dashboard(self, data_root: str | Path, *, as_of: str | None = None, policy: str | Path | None = None):
         """The same review as a widget app (month picker and filters) for JupyterLab and Voila."""

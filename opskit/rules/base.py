@@ -104,6 +104,23 @@ class Context:
         if text not in self.notices:
             self.notices.append(text)
 
+    def first_in_month(self, dataset: str, key: str, when: str, note: str = "") -> pd.DataFrame:
+        """Each `key`'s first occurrence, dated in the month by `when`; later repeats are set aside
+        with a notice (the first record is what the rules judge)."""
+
+        def make() -> pd.DataFrame:
+            frame = self.data[dataset]
+            repeated = frame[key].duplicated(keep="first")
+            if repeated.any():
+                self.notice(
+                    f"{self.data.files[dataset]}: {int(repeated.sum())} later rows of repeated {key} values "
+                    f"set aside; rules use each one's first occurrence{note}"
+                )
+            first = frame[~repeated] if repeated.any() else frame
+            return first[self.in_month(first[when])]
+
+        return self.cached(f"first:{dataset}", make)
+
 
 def num(values: pd.Series, digits: int = 1) -> pd.Series:
     """Numbers as short text for messages: `12`, `12.5`, `—` for missing."""

@@ -16,18 +16,7 @@ VERSION_FIELDS = ["customer_id", "amount", "created_at"]
 
 
 def month_orders(ctx: Context) -> pd.DataFrame:
-    def make() -> pd.DataFrame:
-        orders = ctx.data["orders"]
-        repeated = orders["order_id"].duplicated(keep="first")
-        if repeated.any():
-            ctx.notice(
-                f"{ctx.data.files['orders']}: {int(repeated.sum())} later rows of repeated order ids "
-                "set aside; rules use each order's first occurrence (changes are ORD-010)"
-            )
-        first = orders[~repeated]
-        return first[ctx.in_month(first["created_at"])]
-
-    return ctx.cached("orders", make)
+    return ctx.first_in_month("orders", "order_id", "created_at", " (changes are ORD-010)")
 
 
 def _accounts(values: pd.Series) -> pd.Series:

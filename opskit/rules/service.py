@@ -15,18 +15,7 @@ from .base import Context, Outcome, duration_rule, findings, measure, num, rule
 
 
 def month_tickets(ctx: Context) -> pd.DataFrame:
-    def make() -> pd.DataFrame:
-        tickets = ctx.data["cs_tickets"]
-        repeated = tickets["ticket_id"].duplicated(keep="first")
-        if repeated.any():
-            ctx.notice(
-                f"{ctx.data.files['cs_tickets']}: {int(repeated.sum())} later rows of repeated ticket ids "
-                "set aside; rules use each ticket's first occurrence"
-            )
-        first = tickets[~repeated]
-        return first[ctx.in_month(first["created_at"])]
-
-    return ctx.cached("tickets", make)
+    return ctx.first_in_month("cs_tickets", "ticket_id", "created_at")
 
 
 @rule("CS-001", "cs_tickets", columns={"cs_tickets": ("first_reply_at",)})
