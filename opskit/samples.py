@@ -11,6 +11,10 @@ Chinese headers and values, a GB18030 CSV, xlsx sheets with a title row, mixed d
 
 from __future__ import annotations
 
+import datetime as dt
+import io
+import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -273,6 +277,7 @@ def apply_promotions(orders: pd.DataFrame, lines: pd.DataFrame, promos: pd.DataF
     retail = lines["sku"].map(prods.set_index("sku")["retail_price"])
     lines.loc[joined["line"], "promo_id"] = joined["promo_id"].to_numpy()
     lines.loc[joined["line"], "unit_price"] = np.round(retail[joined["line"]] * 0.85, 2).to_numpy()
+    lines.loc[joined["line"], "qty"] *= 2  # a promotion sells: twice the units in its window
     buy2 = joined[(joined["gift_rule"].str.contains("送1")) & (lines.loc[joined["line"], "qty"].to_numpy() >= 2)]
     gifts = lines.loc[buy2["line"]].assign(qty=lambda f: f["qty"] // 2, unit_price=0.0, is_gift=True)
     return pd.concat([lines, gifts], ignore_index=True)
@@ -816,6 +821,7 @@ def _xlsx(path: Path, frame: pd.DataFrame, title: str | None = None, sheet: str 
     from openpyxl import Workbook
 
     wb = Workbook()
+    wb.properties.created = wb.properties.modified = dt.datetime(2026, 11, 1)  # same bytes on every run
     ws = wb.active
     ws.title = sheet
     if title:
@@ -823,7 +829,23 @@ def _xlsx(path: Path, frame: pd.DataFrame, title: str | None = None, sheet: str 
     ws.append(list(frame.columns))
     for row in frame.astype("object").where(frame.notna(), None).itertuples(index=False):
         ws.append([v.to_pydatetime() if isinstance(v, pd.Timestamp) else v for v in row])
-    wb.save(path)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    path.write_bytes(_stable_zip(buffer.getvalue()))
+
+
+def _stable_zip(data: bytes) -> bytes:
+    """The same workbook bytes on every run: zip entries get a fixed date instead of now."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=(2026, 11, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            content = src.read(info.filename)
+            if info.filename == "docProps/core.xml":  # openpyxl stamps the save time here
+                content = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2026-11-01T00:00:00Z", content)
+            dst.writestr(fixed, content)
+    return out.getvalue()
 
 
 def write_month(folder: Path, frames: dict[str, pd.DataFrame], month: str) -> None:

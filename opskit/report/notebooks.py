@@ -91,6 +91,8 @@ def notebook(name: str):
             metadata={"tags": ["nbval-ignore-output"]},
         ),
     ]
+    for i, cell in enumerate(cells):
+        cell.id = f"{name.replace('_', '-')}-{i}"  # stable ids: regenerating changes nothing
     nb = nbf.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
