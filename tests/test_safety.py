@@ -114,3 +114,18 @@ def test_opskit_never_writes_into_a_data_folder(tmp_path):
     assert run_month(data, "2026-10", tmp_path / "out", notebooks=["stocktake_variance"]) == 0
     OrderSlaReview.open(data, "2026-10").save_kpis(None)
     assert {p: p.stat().st_mtime_ns for p in data.rglob("*")} == before
+
+
+def test_every_formula_prefix_is_neutralised_in_csv_and_excel(tmp_path):
+    from opskit.report.excel import write_workbook
+    from opskit.report.files import safe_cells
+
+    risky = ["=1+1", "+1", "-1+1", "@SUM(A1)", "\t=1", "\r=1", "plain", "1-2"]
+    frame = pd.DataFrame({"text": risky})
+    csv_cells = safe_cells(frame)["text"].tolist()
+    assert csv_cells[:6] == ["'" + v for v in risky[:6]] and csv_cells[6:] == ["plain", "1-2"]
+    wb = load_workbook(write_workbook(tmp_path / "x.xlsx", [("s", None, frame)]))
+    cells = [c for c in wb["s"]["A"][1:]]
+    stored = [v.replace("\r", "\n") for v in risky]  # XML keeps a carriage return as a line feed
+    assert [c.value for c in cells] == stored and all(c.data_type == "s" for c in cells)
+    assert [c.quotePrefix for c in cells] == [True] * 6 + [False, False]
