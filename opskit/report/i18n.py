@@ -137,6 +137,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "slow_mover": ("滞销", "Slow mover"),
     # promotion review
     "promo_id": ("活动编号", "Promotion"),
+    "promo_name": ("活动名称", "Promotion name"),
     "promotions": ("活动数", "Promotions"),
     "promo_revenue": ("活动销售额", "Promotion revenue"),
     "promo_cost": ("活动费用", "Promotion cost"),

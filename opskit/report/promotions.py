@@ -17,7 +17,7 @@ from .review import Review
 CHECKLIST = ["PRM-001", "PRM-002", "PRM-003", "PRM-004", "PRM-005", "PRM-006"]
 EFFECT_VIEW = [
     "promo_id",
-    "name",
+    "promo_name",
     "days",
     "revenue",
     "units",
@@ -84,8 +84,9 @@ class PromotionReview(Review):
                 pe.effect(p, lines, span, float(costs.get(p["promo_id"], 0.0)), self.result.as_of)
                 for _, p in self.promotions().iterrows()
             ]  # one row per promotion, a handful a month
-            frame = pd.DataFrame(rows).reindex(columns=[c for c in EFFECT_VIEW if c != "name"])
-            return frame.merge(self.promotions()[["promo_id", "name"]], on="promo_id", how="left")[EFFECT_VIEW]
+            frame = pd.DataFrame(rows).reindex(columns=[c for c in EFFECT_VIEW if c != "promo_name"])
+            names = self.promotions()[["promo_id", "name"]].rename(columns={"name": "promo_name"})
+            return frame.merge(names, on="promo_id", how="left")[EFFECT_VIEW]
 
         return self.cached("effects", make) if self.result else pd.DataFrame(columns=EFFECT_VIEW)
 
@@ -98,14 +99,14 @@ class PromotionReview(Review):
         """Per promotion, each governance rule: ✓ complied, ✗ finding, … pending at `as_of`."""
         promos = self.promotions()
         found = self.filterable_findings()
-        table = pd.DataFrame({"promo_id": promos["promo_id"], "name": promos["name"]})
+        table = pd.DataFrame({"promo_id": promos["promo_id"], "promo_name": promos["name"]})
         for rule in CHECKLIST:
             failed = set(found.loc[found["rule_id"] == rule, "promo_id"])
             table[rule] = promos["promo_id"].map(lambda p, failed=failed: "✗" if p in failed else "✓")
         ended = promos["end_at"] <= self.result.as_of
         waiting = promos["review_submitted_at"].isna() & (table["PRM-005"] == "✓")
         table.loc[waiting | ~ended, "PRM-005"] = "…"
-        return table.rename(columns=columns(["promo_id", "name"], self.lang))
+        return table.rename(columns=columns(["promo_id", "promo_name"], self.lang))
 
     def budget(self) -> pd.DataFrame:
         promos = self.promotions()
@@ -120,7 +121,7 @@ class PromotionReview(Review):
         return pd.DataFrame(
             {
                 "promo_id": promos["promo_id"],
-                "name": promos["name"],
+                "promo_name": promos["name"],
                 "budget": promos["budget"],
                 "cost": promos["promo_id"].map(costs).astype("float64").fillna(0).round(2),
                 "target_sales": promos["target_sales"],
