@@ -55,6 +55,33 @@ def _before_start(ctx: Context, promos: pd.DataFrame, missing: pd.Series) -> pd.
     return missing & (ctx.as_of < promos["start_at"])
 
 
+def _plan_outcome(
+    promos: pd.DataFrame,
+    bad: pd.Series,
+    message: pd.Series | np.ndarray,
+    *,
+    observed: pd.Series | float = np.nan,
+    limit: float | None = None,
+    pending: pd.Series | None = None,
+) -> Outcome:
+    """The outcome of a plan-governance rule (PRM-001..004): one row per promotion, dated by its start."""
+    pending = pd.Series(False, index=promos.index) if pending is None else pending
+    return Outcome(
+        checked=int((~pending).sum()),
+        pending=int(pending.sum()),
+        findings=findings(
+            promos[bad],
+            key="promo_id",
+            observed=observed,
+            limit=limit,
+            message=pd.Series(message, index=promos.index),
+            dataset="promotions",
+            channel="channel",
+            when=promos["start_at"],
+        ),
+    )
+
+
 @rule("PRM-001", "promotions")
 def plan_lead_time(ctx: Context) -> Outcome:
     rp = ctx.policy["PRM-001"]
@@ -69,20 +96,7 @@ def plan_lead_time(ctx: Context) -> Outcome:
         "no plan submitted; due " + deadline.dt.strftime("%Y-%m-%d %H:%M"),
         "plan submitted " + num(lead) + f" days before the start (needs {num(pd.Series([rp.limit]))[0]})",
     )
-    return Outcome(
-        checked=int((~pending).sum()),
-        pending=int(pending.sum()),
-        findings=findings(
-            promos[bad],
-            key="promo_id",
-            observed=lead,
-            limit=rp.limit,
-            message=pd.Series(message, index=promos.index),
-            dataset="promotions",
-            channel="channel",
-            when=promos["start_at"],
-        ),
-    )
+    return _plan_outcome(promos, bad, message, observed=lead, limit=rp.limit, pending=pending)
 
 
 @rule("PRM-002", "promotions")
@@ -101,20 +115,7 @@ def manager_approval(ctx: Context) -> Outcome:
         ],
         "approved before the plan was submitted",
     )
-    return Outcome(
-        checked=int((~pending).sum()),
-        pending=int(pending.sum()),
-        findings=findings(
-            promos[bad],
-            key="promo_id",
-            observed=np.nan,
-            limit=None,
-            message=pd.Series(message, index=promos.index),
-            dataset="promotions",
-            channel="channel",
-            when=promos["start_at"],
-        ),
-    )
+    return _plan_outcome(promos, bad, message, pending=pending)
 
 
 @rule("PRM-003", "promotions")
@@ -133,20 +134,7 @@ def departments_confirmed(ctx: Context) -> Outcome:
         missing_any, late_any = missing_any | missing, late_any | late
     pending = _before_start(ctx, promos, missing_any) & ~late_any
     bad = (missing_any | late_any) & ~pending
-    return Outcome(
-        checked=int((~pending).sum()),
-        pending=int(pending.sum()),
-        findings=findings(
-            promos[bad],
-            key="promo_id",
-            observed=np.nan,
-            limit=None,
-            message=text.str.rstrip("; "),
-            dataset="promotions",
-            channel="channel",
-            when=promos["start_at"],
-        ),
-    )
+    return _plan_outcome(promos, bad, text.str.rstrip("; "), pending=pending)
 
 
 @rule("PRM-004", "promotions")
@@ -163,19 +151,7 @@ def plan_complete(ctx: Context) -> Outcome:
     for name, mask in gaps.items():
         text = text + np.where(mask, name + ", ", "")
     bad = count > 0
-    return Outcome(
-        checked=len(promos),
-        findings=findings(
-            promos[bad],
-            key="promo_id",
-            observed=count,
-            limit=0.0,
-            message=text.str.rstrip(", "),
-            dataset="promotions",
-            channel="channel",
-            when=promos["start_at"],
-        ),
-    )
+    return _plan_outcome(promos, bad, text.str.rstrip(", "), observed=count, limit=0.0)
 
 
 @rule("PRM-005", "promotions")
