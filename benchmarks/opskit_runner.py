@@ -10,7 +10,7 @@ import sys
 import time
 
 if __name__ == "__main__":
-    from opskit.audit import run_checks  # library start-up is excluded on both sides, as for DuckDB
+    from opskit.runner import run_checks  # library start-up is excluded on both sides, as for DuckDB
 
     started = time.perf_counter()
 

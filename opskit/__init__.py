@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 _EXPORTS = {
-    "CheckResult": "audit",
-    "check": "audit",
-    "run_checks": "audit",
-    "summary": "audit",
+    "CheckResult": "runner",
+    "check": "runner",
+    "run_checks": "runner",
+    "summary": "runner",
     "DataError": "errors",
     "OpskitError": "errors",
     "PolicyError": "errors",
@@ -42,10 +42,10 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .audit import CheckResult, check, run_checks, summary
     from .errors import DataError, OpskitError, PolicyError
     from .loader import Data, load
     from .policy import Policy, load_policy
+    from .runner import CheckResult, check, run_checks, summary
 
 
 def __getattr__(name: str) -> object:

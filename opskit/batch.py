@@ -21,7 +21,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from .audit import CheckResult, run_checks, select_rules
 from .errors import OpskitError
 from .loader import load, resolve_folder
 from .report.excel import write_workbook
@@ -29,6 +28,7 @@ from .report.files import _umask, atomic_write_text, safe_cells
 from .report.i18n import t
 from .report.masking import AUDIENCE, for_managers, mask_frame
 from .report.notebooks import NOTEBOOK_DIR, REVIEWS, review_class
+from .runner import CheckResult, run_checks, select_rules
 
 _EXTERNAL_SCRIPT = re.compile(r'<script[^>]*\ssrc="https?://[^"]*"[^>]*>\s*</script>', re.I)
 

@@ -61,7 +61,7 @@ def _write(text: str, output: str | None) -> None:
 def cmd_check(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from .audit import run_checks
+    from .runner import run_checks
 
     result = run_checks(args.folder, args.month, args.as_of, args.policy, args.rules)
     for notice in result.notices:

@@ -14,7 +14,7 @@ from opskit.batch import run_month
 from opskit.report.dashboard import ReviewApp
 from opskit.report.excel import write_workbook
 from opskit.report.notebooks import REVIEWS
-from opskit.report.order_sla import OrderSlaReview
+from opskit.reviews.orders.review import OrderSlaReview
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from opskit import OpskitError
 from opskit.batch import run_month
 from opskit.report.masking import mask_frame, mask_text
-from opskit.report.order_sla import OrderSlaReview
+from opskit.reviews.orders.review import OrderSlaReview
 from opskit.serve import check_notebooks_folder
 
 

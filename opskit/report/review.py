@@ -14,9 +14,9 @@ from typing import Any, ClassVar
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..audit import CheckResult, run_checks
 from ..errors import OpskitError
 from ..loader import Data, load
+from ..runner import CheckResult, run_checks
 from .charts import chart_lang
 from .files import atomic_write_text
 from .i18n import columns, t
@@ -119,8 +119,8 @@ class Review:
 
     def rules_view(self) -> pd.DataFrame:
         """The rules this review checks, with the thresholds in force and their source clauses."""
-        from ..audit import select_rules
         from ..policy import load_policy
+        from ..runner import select_rules
 
         policy = self.result.policy if self.result else load_policy()
         rows = [policy[r] for r in select_rules(self.rules)]

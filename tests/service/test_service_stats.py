@@ -4,9 +4,9 @@ import pandas as pd
 import pytest
 from helpers import SAMPLES, audit, keys, write
 
-from opskit import service_stats as ss
 from opskit.policy import load_policy
-from opskit.report.service import ServiceReview
+from opskit.reviews.service import metrics as ss
+from opskit.reviews.service.review import ServiceReview
 
 POLICY = load_policy()
 

@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from .base import Context, Outcome, duration_rule, findings, measure, num, rule
+from ...rule import Context, Outcome, duration_rule, findings, measure, num, rule
 
 
 def month_tickets(ctx: Context) -> pd.DataFrame:

@@ -7,12 +7,12 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .. import promotion_effect as pe
-from ..errors import OpskitError
-from ..loader import load, month_folders
-from . import charts
-from .i18n import columns, t
-from .review import Review
+from ...errors import OpskitError
+from ...loader import load, month_folders
+from ...report import charts
+from ...report.i18n import columns, t
+from ...report.review import Review
+from . import metrics as pe
 
 CHECKLIST = ["PRM-001", "PRM-002", "PRM-003", "PRM-004", "PRM-005", "PRM-006"]
 EFFECT_VIEW = [
@@ -67,8 +67,8 @@ class PromotionReview(Review):
         return self.cached("sales", make)
 
     def costs(self) -> pd.Series:
-        from ..rules.base import Context
-        from ..rules.promotions import promo_lines
+        from ...rule import Context
+        from .rules import promo_lines
 
         if not {"order_lines", "orders", "products"} <= set(self.data):
             return pd.Series(dtype="float64")
@@ -111,8 +111,8 @@ class PromotionReview(Review):
     def budget(self) -> pd.DataFrame:
         promos = self.promotions()
         costs = self.costs()
-        from ..rules.base import Context
-        from ..rules.promotions import promo_lines
+        from ...rule import Context
+        from .rules import promo_lines
 
         revenue = pd.Series(dtype="float64")
         if {"order_lines", "orders"} <= set(self.data):

@@ -7,11 +7,11 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..rules.base import Context
-from ..rules.orders import month_orders
-from . import charts
-from .i18n import t
-from .review import Review
+from ...report import charts
+from ...report.i18n import t
+from ...report.review import Review
+from ...rule import Context
+from .rules import month_orders
 
 
 def _share_ok(summary: pd.DataFrame, rule_id: str) -> float:

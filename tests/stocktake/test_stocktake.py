@@ -5,8 +5,8 @@ import pytest
 from helpers import SAMPLES, write
 
 import opskit
-from opskit import stocktake as st
-from opskit.report.stocktake import StocktakeReview
+from opskit.reviews.stocktake import metrics as st
+from opskit.reviews.stocktake.review import StocktakeReview
 
 
 def ledger(sku, out_per_day, start=100, days=30):

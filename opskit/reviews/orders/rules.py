@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .base import Context, Outcome, duration_rule, findings, num, rule
+from ...rule import Context, Outcome, duration_rule, findings, num, rule
 
 SIGN_OFFS = ["sign_ecommerce", "sign_marketing", "sign_salesops"]
 VERSION_FIELDS = ["customer_id", "amount", "created_at"]

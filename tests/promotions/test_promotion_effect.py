@@ -10,8 +10,8 @@ import pytest
 from helpers import SAMPLES, write
 
 import opskit
-from opskit import promotion_effect as pe
-from opskit.report.promotions import PromotionReview
+from opskit.reviews.promotions import metrics as pe
+from opskit.reviews.promotions.review import PromotionReview
 
 SALES = {  # day: (units of A, price of A, units of B)
     "2026-10-15": (1, 10, 1),

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .loader import Data
+from ...loader import Data
 
 SKU_SEPARATORS = r"[,，、;；\s]+"
 

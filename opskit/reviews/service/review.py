@@ -7,10 +7,10 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .. import service_stats as ss
-from . import charts
-from .i18n import columns, t
-from .review import Review
+from ...report import charts
+from ...report.i18n import columns, t
+from ...report.review import Review
+from . import metrics as ss
 
 
 class ServiceReview(Review):

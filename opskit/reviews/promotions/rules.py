@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .base import Context, Outcome, findings, measure, num, rule
+from ...rule import Context, Outcome, findings, measure, num, rule
 
 SKU_SEPARATORS = r"[,，、;；\s]+"
 

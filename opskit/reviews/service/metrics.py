@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .clock import business_minutes, in_service_hours
-from .policy import Policy
+from ...clock import business_minutes, in_service_hours
+from ...policy import Policy
 
 REPEAT_WINDOW = pd.Timedelta(days=7)
 DIMENSIONS = ("channel", "type", "category", "agent")
@@ -92,7 +92,7 @@ def backlog(tickets: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
 def out_of_hours(tickets: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     """Contacts inside service hours, on working days after hours, and on days off; how fast each got a reply."""
     inside = in_service_hours(tickets["created_at"], policy)
-    from .clock import working_days
+    from ...clock import working_days
 
     if len(tickets):
         table = working_days(tickets["created_at"].min(), tickets["created_at"].max(), policy)

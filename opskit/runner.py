@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import rules as _rules  # noqa: F401  (registers every rule)
 from .errors import OpskitError
 from .loader import Data, load
 from .policy import Policy, load_policy
-from .rules.base import FINDING_COLUMNS, REGISTRY, Context, columns_needed
+from .rule import FINDING_COLUMNS, Context, all_rules, columns_needed
 
 COLUMNS = [
     "rule_id",
@@ -77,7 +76,7 @@ def parse_as_of(as_of: str | pd.Timestamp | None, month: pd.Period) -> pd.Timest
 
 def select_rules(rules: str | list[str] | None) -> list[str]:
     """Rule ids or prefixes (`ORD`, `CS-001`) → the registered ids they name, in spec order."""
-    known = sorted(REGISTRY)
+    known = sorted(all_rules())
     if rules is None:
         return known
     wanted = [r.strip().upper() for r in (rules.split(",") if isinstance(rules, str) else rules) if r.strip()]
@@ -107,7 +106,7 @@ def run_checks(
     ctx = Context(data, period, parse_as_of(as_of, period), policy, notices=list(data.notices))
     parts, rows = [], []
     for rule_id in select_rules(rules):
-        rule, rp = REGISTRY[rule_id], policy[rule_id]
+        rule, rp = all_rules()[rule_id], policy[rule_id]
         absent = [d for d in rule.needs if not ctx.has(d)]
         base = {"rule_id": rule_id, "title": rp.title_en, "title_zh": rp.title_zh, "source_clause": rp.source}
         if absent:

@@ -1,7 +1,7 @@
 """What a rule is: an id, the datasets it needs, and a pure function from the audit context to an outcome.
 
 Rule functions compute masks over whole frames and hand back the failing rows through `findings`;
-the runner (`opskit.audit`) adds the policy's metadata and the source file, so every family of
+the runner (`opskit.runner`) adds the policy's metadata and the source file, so every family of
 rules reports alike.
 """
 
@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..loader import Data
-from ..policy import Policy, RulePolicy
+from .loader import Data
+from .policy import Policy, RulePolicy
 
 FINDING_COLUMNS = ["key", "observed", "limit", "message", "row", "amount", "channel", "when", "open", "dataset"]
 
@@ -40,6 +40,14 @@ class Rule:
 REGISTRY: dict[str, Rule] = {}
 
 
+def all_rules() -> dict[str, Rule]:
+    """Every registered rule by id; the families' rule modules are imported on first use."""
+    from .reviews import load_rules
+
+    load_rules()
+    return REGISTRY
+
+
 def rule(
     rule_id: str, *needs: str, columns: dict[str, tuple[str, ...]] | None = None
 ) -> Callable[[Callable[[Context], Outcome]], Callable[[Context], Outcome]]:
@@ -58,7 +66,7 @@ def columns_needed(rule_ids: list[str]) -> dict[str, set[str] | None]:
     """Per dataset, the columns the rules read; None (all) where any rule did not declare its columns."""
     needed: dict[str, set[str] | None] = {}
     for rule_id in rule_ids:
-        rule = REGISTRY[rule_id]
+        rule = all_rules()[rule_id]
         for dataset in rule.needs:
             declared = (rule.columns or {}).get(dataset)
             if declared is None:
@@ -198,7 +206,7 @@ def measure(
     A duration equal to its limit complies; an unrecorded event is a breach only once `as_of`
     is past the limit, and pending before that.
     """
-    from ..clock import elapsed
+    from .clock import elapsed
 
     recorded = end.notna()
     stop = end.where(recorded, ctx.as_of)

@@ -12,11 +12,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .audit import CheckResult
-from .loader import Data
-from .policy import Policy
-from .rules.base import Context
-from .rules.stock import month_ledger, recounts, variances
+from ...loader import Data
+from ...policy import Policy
+from ...rule import Context
+from ...runner import CheckResult
+from .rules import month_ledger, recounts, variances
 
 ABC_CUTS = {"A": 0.80, "B": 0.95}  # cumulative share of outbound value, the SKU itself included
 ABC_TOLERANCE = {"A": 0.01, "B": 0.03, "C": 0.05}  # share of the book quantity
@@ -138,9 +138,9 @@ def abc_tolerance(policy: Policy) -> dict[str, float]:
 
 def trend(data_root, until: str, policy: Policy, as_of=None) -> pd.DataFrame:
     """Accuracy and variance for every month folder under `data_root` up to `until`."""
-    from .audit import run_checks
-    from .errors import OpskitError
-    from .loader import load, month_folders
+    from ...errors import OpskitError
+    from ...loader import load, month_folders
+    from ...runner import run_checks
 
     rows = []
     for month in [m for m in month_folders(data_root) if m <= until]:

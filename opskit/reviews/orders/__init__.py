@@ -1,0 +1,1 @@
+"""The orders review family: rules, figures and review."""

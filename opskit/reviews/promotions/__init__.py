@@ -1,0 +1,1 @@
+"""The promotions review family: rules, figures and review."""

@@ -1,0 +1,1 @@
+"""The service review family: rules, figures and review."""

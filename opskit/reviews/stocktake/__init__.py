@@ -1,0 +1,1 @@
+"""The stocktake review family: rules, figures and review."""
