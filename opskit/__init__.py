@@ -26,15 +26,19 @@ _EXPORTS = {
     "load": "loader",
     "Policy": "policy",
     "load_policy": "policy",
+    "history": "history_store",
+    "History": "history_store",
 }
 __all__ = [
     "CheckResult",
     "Data",
     "DataError",
+    "History",
     "OpskitError",
     "Policy",
     "PolicyError",
     "check",
+    "history",
     "load",
     "load_policy",
     "run_checks",
@@ -43,6 +47,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from .errors import DataError, OpskitError, PolicyError
+    from .history_store import History, history
     from .loader import Data, load
     from .policy import Policy, load_policy
     from .runner import CheckResult, check, run_checks, summary
