@@ -107,8 +107,18 @@ def _review_result(result: CheckResult, rules: str) -> CheckResult:
     )
 
 
-def write_month_outputs(staging: Path, data_root: Path, month: str, as_of, policy, lang: str, names: list[str]) -> None:
-    """findings.csv, kpis.json and the managers' workbook, computed from opskit (not scraped)."""
+def write_month_outputs(
+    staging: Path,
+    data_root: Path,
+    month: str,
+    as_of,
+    policy,
+    lang: str,
+    names: list[str],
+    history: str | None = None,
+) -> None:
+    """findings.csv, kpis.json and the managers' workbook, computed from opskit (not scraped); then the
+    month is recorded in the history store (when given), replacing an earlier run of it."""
     data = load(data_root, month)
     result = run_checks(data, month, as_of, policy)
     shown = mask_frame(result.findings) if result.policy.masking and for_managers() else result.findings
@@ -127,14 +137,28 @@ def write_month_outputs(staging: Path, data_root: Path, month: str, as_of, polic
     summary = result.summary.assign(review=result.summary["rule_id"].map(review_of))
     summary = summary.assign(title=summary["title_zh"] if lang == "zh" else summary["title"])
     summary = summary[["review", "rule_id", "title", "checked", "failed", "share_failed", "pending", "source_clause"]]
+    from .history_store import MonthContext
+    from .report.history import carried_view, change, month_context
     from .report.i18n import columns
 
+    contexts = {
+        name: month_context(review_class(name), data_root, month, history, as_of=as_of, policy=result.policy)
+        for name in names
+    }
     kpi_rows = [
-        {"review": t(name, lang), "metric": t(k, lang), "value": v}
+        {
+            "review": t(name, lang),
+            "metric": t(k, lang),
+            "value": v,
+            "previous_month": contexts[name].previous_kpis.get(name, {}).get(k) if name in contexts else None,
+        }
         for name, figures in kpis.items()
         for k, v in figures.items()
         if k not in ("review", "month")
     ]
+    for row in kpi_rows:
+        row["change"] = change(row["value"], row["previous_month"])
+    headline_columns = ["review", "metric", "value", "previous_month", "change"]
     sheets = [
         (
             t("summary", lang),
@@ -144,17 +168,37 @@ def write_month_outputs(staging: Path, data_root: Path, month: str, as_of, polic
         (
             t("headline", lang),
             f"{month} · {t('headline', lang)}",
-            pd.DataFrame(kpi_rows, columns=["review", "metric", "value"]).rename(
-                columns=columns(["review", "metric", "value"], lang)
-            ),
+            pd.DataFrame(kpi_rows, columns=headline_columns).rename(columns=columns(headline_columns, lang)),
         ),
     ]
+    shown_review = None
     for name in names:
         review = review_class(name)(data, _review_result(result, review_class(name).rules), lang)
+        review.data_root, review.history, review.history_url = data_root, contexts[name], history
+        shown_review = review
         sheets.append((review.title, f"{month} · {review.title}", review.findings_view()))
         for title, frame in review.tables():
             sheets.append((f"{review.title}-{title}", title, review.shown(frame)))
-    write_workbook(staging / f"opskit-{month}.xlsx", sheets)
+    if contexts:
+        merged = MonthContext(month)  # each review's context: from the store, or its own rules from the data root
+        merged.carried = (
+            pd.concat([c.carried for c in contexts.values() if len(c.carried)] or [merged.carried], ignore_index=True)
+            .drop_duplicates(["month", "finding_id"])
+            .sort_values(["month", "finding_id"], kind="stable")
+        )
+        carried = carried_view(shown_review, merged, lang)
+        sheets.append((t("carried_over", lang), f"{month} · {t('carried_over', lang)}", carried))
+    from .history_store import STATUSES
+
+    write_workbook(staging / f"opskit-{month}.xlsx", sheets, choices={t("followup_status", lang): list(STATUSES)})
+    if history:
+        from .history_store import HistoryStore
+
+        store = HistoryStore(history)
+        try:
+            store.record_month(month, result.as_of, kpis, result.summary, result.findings)
+        finally:
+            store.close()
 
 
 def _swap_in(staging: Path, final: Path) -> None:
@@ -176,8 +220,13 @@ def run_month(
     notebooks: list[str] | None = None,
     jobs: int = 2,
     timeout: int = 600,
+    history: str | Path | None = None,
 ) -> int:
-    """Run the reviews of `month`; returns the exit code (0 when every notebook and output succeeded)."""
+    """Run the reviews of `month`; returns the exit code (0 when every notebook and output succeeded).
+
+    The month is recorded in the history store `history` (a SQLAlchemy URL or a file; by default
+    `OUT/opskit-history.sqlite`), which the reviews read for earlier months and follow-ups.
+    """
     names = [n.removesuffix(".ipynb") for n in (notebooks or list(REVIEWS))]
     unknown = [n for n in names if n not in REVIEWS]
     if unknown:
@@ -193,7 +242,11 @@ def run_month(
         staging.chmod(0o777 & ~_umask())
     except OSError as exc:
         raise OpskitError(f"cannot write to {out}: {exc.strerror}") from None
+    from .history_store import resolve_url
+
+    history_url = resolve_url(history, out)
     parameters = dict(
+        history=history_url,
         data_root=str(data_root.resolve()),
         month=month,
         as_of=as_of,
@@ -214,7 +267,7 @@ def run_month(
                 state = "ok" if run.ok else f"FAILED: {run.error}"
                 print(f"[{i}/{len(names)}] {run.name}: {state} ({run.seconds:.1f} s)", flush=True)
         try:
-            write_month_outputs(staging, data_root, month, as_of, policy, lang, names)
+            write_month_outputs(staging, data_root, month, as_of, policy, lang, names, history_url)
         except OpskitError as exc:
             runs.append(NotebookRun("findings.csv / kpis.json / workbook", False, 0.0, str(exc)))
             print(f"outputs: FAILED: {exc}", flush=True)

@@ -29,8 +29,10 @@ class ReviewApp:
         as_of: str | None = None,
         policy: str | Path | None = None,
         lang: str = "zh",
+        history: str | None = None,
     ) -> None:
         self.review_cls, self.data_root, self.as_of, self.policy, self.lang = review_cls, data_root, as_of, policy, lang
+        self.history = history  # the history store: follow-up and earlier months of each month shown
         months = month_folders(data_root)
         current = (review.month if review and review.month else month) or (months[-1] if months else None)
         options = months or ([current] if current else [])
@@ -65,7 +67,13 @@ class ReviewApp:
         if self.month.value is None:
             return
         self.review = self.review_cls.open(
-            self.data_root, self.month.value, as_of=self.as_of, policy=self.policy, lang=self.lang, strict=False
+            self.data_root,
+            self.month.value,
+            as_of=self.as_of,
+            policy=self.policy,
+            lang=self.lang,
+            strict=False,
+            history=self.history,
         )
         self.draw_head()
 

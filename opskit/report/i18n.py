@@ -165,6 +165,18 @@ LABELS: dict[str, tuple[str, str]] = {
     "budget_cost_target": ("预算、费用、销售额与目标", "Budget, cost, revenue and target"),
     "governance_checklist": ("活动管理检查表(✓合规 ✗违规 …待定)", "Governance checklist (✓ ok, ✗ finding, … pending)"),
     "promotion_effect": ("活动效果", "Promotion effect"),
+    # history and follow-up (整改)
+    "finding_id": ("编号", "Finding id"),
+    "recurring": ("上月也出现", "Also last month"),
+    "yes": ("是", "yes"),
+    "owner": ("责任人", "Owner"),
+    "followup_status": ("整改状态", "Follow-up status"),
+    "followup_note": ("整改说明", "Follow-up note"),
+    "carried_over": ("往月未整改事项", "Open follow-ups from earlier months"),
+    "vs_previous_month": ("较上月", "vs last month"),
+    "previous_month": ("上月", "Last month"),
+    "change": ("变化", "Change"),
+    "trend_12_months": ("近12个月趋势", "12-month trend"),
 }
 
 

@@ -28,7 +28,8 @@ as_of = None  # e.g. "2026-11-01 00:00"; None: the first instant of the next mon
 policy = None  # a policy YAML overriding the defaults
 lang = "zh"  # "zh" or "en"
 interactive = True  # widgets (JupyterLab, Voila); False: the static report of the batch
-output_dir = None  # where the batch collects headline figures"""
+output_dir = None  # where the batch collects headline figures
+history = os.environ.get("OPSKIT_HISTORY")  # history store (URL or file); None: the month before from data_root"""
 
 
 def notebook(name: str):
@@ -43,7 +44,9 @@ def notebook(name: str):
         nbf.new_code_cell(
             "import opskit\n"
             f"from {module} import {cls}\n\n"
-            f"review = {cls}.open(data_root, month, as_of=as_of, policy=policy, lang=lang, strict=not interactive)\n"
+            f"review = {cls}.open(\n"
+            "    data_root, month, as_of=as_of, policy=policy, lang=lang, strict=not interactive, history=history\n"
+            ")\n"
             "data, findings = review.data, review.findings  # to explore: data['orders'], opskit.summary(findings)"
         ),
         nbf.new_code_cell("# NBVAL_CHECK_OUTPUT\nreview.rules_view()"),

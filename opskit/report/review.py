@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
 from matplotlib.figure import Figure
@@ -22,6 +22,9 @@ from .files import atomic_write_text
 from .i18n import columns, t
 from .masking import PERSONAL_COLUMNS, for_managers, mask_frame
 
+if TYPE_CHECKING:
+    from ..history_store import MonthContext
+
 FINDING_VIEW = ["rule_id", "key", "observed", "limit", "unit", "message", "channel", "when", "source"]
 SUMMARY_VIEW = ["rule_id", "title", "checked", "failed", "share_failed", "pending", "source_clause"]
 TABLE_CSS = (
@@ -30,6 +33,7 @@ TABLE_CSS = (
     ".opskit-table td{padding:2px 8px;border-bottom:1px solid #e5e5e5;vertical-align:top;text-align:left!important}"
     ".opskit-table th,.opskit-table thead tr{text-align:left!important}"
     ".opskit-kpi{display:inline-block;margin:4px 18px 8px 0}.opskit-kpi b{display:block;font-size:20px}"
+    ".opskit-change{display:block;color:#555}"
     ".opskit-error{color:#8a1f11;background:#fbeaea;padding:8px 12px;border-radius:4px}</style>"
 )
 
@@ -45,6 +49,8 @@ class Review:
     def __init__(self, data: Data | None, result: CheckResult | None, lang: str = "zh", error: str | None = None):
         self.data, self.result, self.lang, self.error = data, result, lang, error
         self.data_root: Path | None = None
+        self.history: MonthContext | None = None  # earlier months (opskit.report.history), when known
+        self.history_url: str | None = None
         self._cache: dict[str, Any] = {}
 
     def cached(self, name: str, make):
@@ -65,8 +71,13 @@ class Review:
         policy: str | Path | None = None,
         lang: str = "zh",
         strict: bool = True,
+        history: str | bool | None = None,
     ) -> Review:
-        """Load and check one month; with `strict=False` bad data becomes a message instead of an error."""
+        """Load and check one month; with `strict=False` bad data becomes a message instead of an error.
+
+        `history` is the history store's URL (or file); without one, the month before is read from the
+        data root. `history=False` skips earlier months altogether.
+        """
         try:
             data = load(data_root, month)
             result = run_checks(data, month or data.month, as_of, policy, cls.rules)
@@ -76,6 +87,13 @@ class Review:
             return cls(None, None, lang, error=str(exc))
         review = cls(data, result, lang)
         review.data_root = Path(data_root)
+        if history is not False:
+            from .history import month_context
+
+            review.history_url = history or None
+            review.history = month_context(
+                cls, data_root, review.month, review.history_url, as_of=as_of, policy=result.policy
+            )
         return review
 
     @property
@@ -137,10 +155,16 @@ class Review:
         return frame.rename(columns=columns(frame.columns, self.lang)).set_index(t("rule_id", self.lang))
 
     def kpi_view(self) -> pd.DataFrame:
-        items = self.kpis()
-        return pd.DataFrame(
+        from .history import change, previous_kpis
+
+        items, before = self.kpis(), previous_kpis(self)
+        frame = pd.DataFrame(
             {t("metric", self.lang): [t(k, self.lang) for k in items], t("value", self.lang): list(items.values())}
         )
+        if before:
+            frame[t("previous_month", self.lang)] = [before.get(k) for k in items]
+            frame[t("change", self.lang)] = [change(v, before.get(k)) for k, v in items.items()]
+        return frame
 
     def summary_view(self) -> pd.DataFrame:
         summary = self.result.summary if self.result else pd.DataFrame(columns=SUMMARY_VIEW)
@@ -150,9 +174,15 @@ class Review:
         )[SUMMARY_VIEW]
         return view.rename(columns=columns(SUMMARY_VIEW, self.lang))
 
-    def findings_view(self, findings: pd.DataFrame | None = None) -> pd.DataFrame:
+    def findings_view(self, findings: pd.DataFrame | None = None, *, followup: bool = True) -> pd.DataFrame:
+        """The findings as shown; with earlier months known, with their id, recurrence and follow-up (整改)."""
         frame = self.findings if findings is None else findings
-        return self.shown(frame.reindex(columns=FINDING_VIEW)).rename(columns=columns(FINDING_VIEW, self.lang))
+        view = self.shown(frame.reindex(columns=FINDING_VIEW)).rename(columns=columns(FINDING_VIEW, self.lang))
+        if self.history is None or not followup:
+            return view
+        from .history import with_followup
+
+        return with_followup(view, frame, self)
 
     @property
     def masked(self) -> bool:
@@ -175,8 +205,12 @@ class Review:
         return figures
 
     def headline_html(self) -> str:
+        from .history import change_text, previous_kpis
+
+        before = previous_kpis(self)
         cells = "".join(
-            f'<div class="opskit-kpi">{html.escape(t(k, self.lang))}<b>{html.escape(_fmt(v))}</b></div>'
+            f'<div class="opskit-kpi">{html.escape(t(k, self.lang))}<b>{html.escape(_fmt(v))}</b>'
+            f'<small class="opskit-change">{html.escape(change_text(k, v, before.get(k), self.lang))}</small></div>'
             for k, v in self.kpis().items()
         )
         return f"{TABLE_CSS}<h3>{html.escape(self.title)} · {html.escape(self.month)}</h3><div>{cells}</div>"
@@ -196,9 +230,20 @@ class Review:
         display(HTML(self.headline_html()))
         for fig in self.charts():
             display(fig)
+        from .history import carried_view, trend_chart
+
+        trend = trend_chart(self) if self.history is not None else None
+        if trend is not None:
+            display(trend)
         display(HTML(f"<h4>{t('rule_summary', self.lang)}</h4>" + table_html(self.summary_view())))
         for title, frame in self.tables():
             display(HTML(f"<h4>{html.escape(title)}</h4>" + table_html(self.shown(frame))))
+        if self.history is not None:
+            from ..runner import select_rules
+
+            carried = carried_view(self, self.history, self.lang, select_rules(self.rules))
+            heading = f"{t('carried_over', self.lang)} ({len(carried)})"
+            display(HTML(f"<h4>{html.escape(heading)}</h4>" + table_html(carried)))
 
     def report(self) -> None:
         """Display the whole review statically: what the batch's HTML and a manager read."""
@@ -213,7 +258,9 @@ class Review:
         """The same review as a widget app (month picker and filters) for JupyterLab and Voila."""
         from .dashboard import ReviewApp
 
-        return ReviewApp(type(self), data_root, review=self, as_of=as_of, policy=policy, lang=self.lang).container
+        return ReviewApp(
+            type(self), data_root, review=self, as_of=as_of, policy=policy, lang=self.lang, history=self.history_url
+        ).container
 
     @property
     def chart_lang(self) -> str:
