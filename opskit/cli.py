@@ -49,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--data-root", default="data_samples", help="folder holding YYYY-MM/ data folders")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--no-preheat", action="store_true", help="start kernels on request only")
+    s.add_argument(
+        "--history", help="history store (URL or SQLite file) whose follow-ups and earlier months the dashboards show"
+    )
 
     h = sub.add_parser("history", help="print a rule's or a headline figure's monthly series from the history store")
     h.add_argument("--history", help="a SQLAlchemy URL or an SQLite file (default OUT/opskit-history.sqlite)")
@@ -190,7 +193,9 @@ def cmd_history(args: argparse.Namespace) -> int:
         text = frame.to_json(orient="records", force_ascii=False, indent=1) + "\n"
     else:
         with pd.option_context("display.max_rows", None, "display.width", 200, "display.max_colwidth", 60):
-            text = (frame.to_string(index=False) if len(frame) else f"no {what} recorded") + "\n"
+            from .report.files import terminal_frame
+
+            text = (terminal_frame(frame).to_string(index=False) if len(frame) else f"no {what} recorded") + "\n"
     _write(text, args.output)
     return 0
 
@@ -208,6 +213,13 @@ def cmd_followup(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from .serve import serve
+
+    if args.history:  # the dashboards' kernels inherit it (the notebooks' `history` parameter reads it)
+        import os
+
+        from .history_store import resolve_url
+
+        os.environ["OPSKIT_HISTORY"] = resolve_url(args.history)
 
     return serve(port=args.port, data_root=args.data_root, host=args.host, preheat=not args.no_preheat)
 

@@ -49,7 +49,8 @@ class Review:
     def __init__(self, data: Data | None, result: CheckResult | None, lang: str = "zh", error: str | None = None):
         self.data, self.result, self.lang, self.error = data, result, lang, error
         self.data_root: Path | None = None
-        self.history: MonthContext | None = None  # earlier months (opskit.report.history), when known
+        self._history: MonthContext | None = None  # earlier months (opskit.report.history), when known
+        self._history_from: dict[str, Any] | None = None  # how to read them, on first use
         self.history_url: str | None = None
         self._cache: dict[str, Any] = {}
 
@@ -88,13 +89,30 @@ class Review:
         review = cls(data, result, lang)
         review.data_root = Path(data_root)
         if history is not False:
+            review.history_url = history or None
+            review._history_from = {"data_root": data_root, "as_of": as_of, "policy": result.policy}
+        return review
+
+    @property
+    def history(self) -> MonthContext | None:
+        """Earlier months, read on first use (so opening a review costs no more than loading its month)."""
+        if self._history is None and self._history_from is not None and self.result is not None:
             from .history import month_context
 
-            review.history_url = history or None
-            review.history = month_context(
-                cls, data_root, review.month, review.history_url, as_of=as_of, policy=result.policy
+            source, self._history_from = self._history_from, None
+            self._history = month_context(
+                type(self),
+                source["data_root"],
+                self.month,
+                self.history_url,
+                as_of=source["as_of"],
+                policy=source["policy"],
             )
-        return review
+        return self._history
+
+    @history.setter
+    def history(self, context: MonthContext | None) -> None:
+        self._history, self._history_from = context, None
 
     @property
     def title(self) -> str:
