@@ -88,7 +88,7 @@ def test_landing_page_lists_each_month_with_as_of_figures_and_links():
         {"month": "2026-09", "as_of": "", "reviews": {}, "error": "orders.csv, row 2: <bad>"},
     ]
     zh = landing_html(rows, "zh", list(REVIEWS), "")
-    assert zh.startswith("<!DOCTYPE html>\n<html lang=\"zh\">") and "<title>运营月度报表</title>" in zh
+    assert zh.startswith('<!DOCTYPE html>\n<html lang="zh">') and "<title>运营月度报表</title>" in zh
     assert "2026-11-01 00:00" in zh and "3 条违规 · 1 项未结" in zh
     assert zh.count('href="/voila/render/') == 8
     assert 'href="/voila/render/order_sla_audit.ipynb?month=2026-10&amp;lang=zh"' in zh
