@@ -1,4 +1,5 @@
-"""`opskit check | run | serve | samples | history | followup`: the command line other programs rely on (SPEC §4).
+"""`opskit check | run | serve | samples | rules | explain | history | followup`: the command line other
+programs rely on (SPEC §4).
 
 Heavy modules are imported inside the commands, so `opskit --help` answers at once.
 """
@@ -11,9 +12,12 @@ from pathlib import Path
 
 
 def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     p = argparse.ArgumentParser(
         prog="opskit", description="Check e-commerce operating rules and write monthly reviews."
     )
+    p.add_argument("--version", action="version", version=f"opskit {__version__}", help="print the version and exit")
     sub = p.add_subparsers(dest="command", required=True)
 
     c = sub.add_parser("check", help="check one month and print or write the findings")
@@ -23,13 +27,15 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--policy", help="a policy YAML file overriding the defaults")
     c.add_argument("--rules", help="rule ids or prefixes, e.g. ORD-003,CS-001 or ORD")
     c.add_argument("--summary", action="store_true", help="checked / failed / share per rule instead of findings")
-    c.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    c.add_argument(
+        "--format", choices=["table", "csv", "json"], default="table", help="how findings are written (default: table)"
+    )
     c.add_argument("--output", help="write to this file instead of standard output")
 
     r = sub.add_parser("run", help="execute the review notebooks for a month and write the reports")
-    r.add_argument("folder")
+    r.add_argument("folder", help="a data root holding YYYY-MM/ folders (the reviews' trends read other months)")
     which = r.add_mutually_exclusive_group(required=True)
-    which.add_argument("--month", help="the month to report, e.g. 2026-10")
+    which.add_argument("--month", help="the month to report, e.g. 2026-10, 2026/10 or 2026年10月")
     which.add_argument("--months", help="a backfill: 2026-01..2026-10 (both included) or 2026-01,2026-03")
     r.add_argument("--out", required=True, help="reports go to OUT/MONTH/")
     r.add_argument(
@@ -37,17 +43,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--workers", type=int, default=2, help="with --months: months run at once on this machine")
     r.add_argument("--scheduler", help="with --months: run the months on this Dask cluster, e.g. tcp://host:8786")
-    r.add_argument("--as-of", dest="as_of")
-    r.add_argument("--policy")
-    r.add_argument("--lang", choices=["zh", "en"], default="zh")
+    r.add_argument("--as-of", dest="as_of", help='moment of the audit, e.g. "2026-11-01 00:00" (default: month end)')
+    r.add_argument("--policy", help="a policy YAML file overriding the defaults")
+    r.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of the reports (default: zh)")
     r.add_argument("--notebooks", nargs="+", help="notebook names (default: all four reviews)")
     r.add_argument("--jobs", type=int, default=2, help="notebooks executed at once")
     r.add_argument("--timeout", type=int, default=600, help="seconds a cell may run")
 
     s = sub.add_parser("serve", help="open the reviews as Voila dashboards on 127.0.0.1")
-    s.add_argument("--port", type=int, default=8866)
+    s.add_argument("--port", type=int, default=8866, help="port to listen on (default: 8866)")
     s.add_argument("--data-root", default="data_samples", help="folder holding YYYY-MM/ data folders")
-    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     s.add_argument("--no-preheat", action="store_true", help="kept for old scripts: kernels always start per page")
     s.add_argument(
         "--allow-host",
@@ -82,6 +88,15 @@ def _parser() -> argparse.ArgumentParser:
     fi.add_argument("workbook", help="an opskit-YYYY-MM.xlsx that managers filled in")
     fi.add_argument("--by", required=True, help="who is importing (kept in the audit trail)")
     fi.add_argument("--history", help="a SQLAlchemy URL or an SQLite file (default: beside the workbook's folder)")
+
+    u = sub.add_parser("rules", help="list the rules: title, limit in force, clock, source clause, scope")
+    u.add_argument("--policy", help="a policy YAML file: show the limits it puts in force")
+    u.add_argument("--rules", help="rule ids or prefixes to list, e.g. ORD or CS-001,STK (default: all)")
+    u.add_argument("--lang", choices=["zh", "en"], default="en", help="language of the titles (default: en)")
+
+    e = sub.add_parser("explain", help="one rule in full: limit in force, clock, source clause, scope, choices")
+    e.add_argument("rule_id", help="a rule id, e.g. ORD-003")
+    e.add_argument("--policy", help="a policy YAML file: show the limit it puts in force")
 
     g = sub.add_parser("samples", help="write the deterministic sample exports")
     g.add_argument("folder", help="where YYYY-MM/ folders are written")
@@ -249,6 +264,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_rules(args: argparse.Namespace) -> int:
+    from .explain import rule_table, text_table
+
+    sys.stdout.write(text_table(rule_table(args.policy, args.rules, args.lang).drop(columns=["datasets"])))
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from .explain import explain
+
+    sys.stdout.write(explain(args.rule_id, args.policy))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from .errors import OpskitError
@@ -259,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
             "run": cmd_run,
             "serve": cmd_serve,
             "samples": cmd_samples,
+            "rules": cmd_rules,
+            "explain": cmd_explain,
             "history": cmd_history,
             "followup": cmd_followup,
         }
