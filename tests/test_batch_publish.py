@@ -241,7 +241,8 @@ def test_an_input_replaced_during_the_run_is_named_and_not_published(tmp_path):
 
 
 def test_a_full_disk_is_one_message_naming_the_file(tmp_path):
-    """A real 128 KiB tmpfs (the HTML report alone is ~270 KiB), mounted in a private mount namespace (so nothing outlives the test)."""
+    """A real 128 KiB tmpfs (the HTML report alone is ~270 KiB), mounted in a private mount namespace
+    (so nothing outlives the test)."""
     if shutil.which("unshare") is None:
         pytest.fail("unshare (util-linux) is needed to mount a small tmpfs")
     out = tmp_path / "out"
