@@ -25,6 +25,7 @@ import pandas as pd
 
 from .errors import OpskitError
 from .loader import load, resolve_folder
+from .policy import load_policy
 from .publish import (
     MonthLock,
     changed_inputs,
@@ -41,7 +42,7 @@ from .publish import (
 from .report.excel import write_workbook
 from .report.files import _umask, atomic_write_text, safe_cells
 from .report.i18n import t
-from .report.masking import AUDIENCE, for_managers, mask_frame
+from .report.masking import AUDIENCE, for_managers, mask_frame, scrub_notebook
 from .report.notebooks import NOTEBOOK_DIR, REVIEWS, review_class
 from .runner import CheckResult, run_checks, select_rules
 
@@ -69,7 +70,7 @@ def _quiet_worker() -> None:
     os.close(devnull)
 
 
-def _execute(name: str, staging: str, parameters: dict, timeout: int) -> NotebookRun:
+def _execute(name: str, staging: str, parameters: dict, timeout: int, mask: bool = True) -> NotebookRun:
     """Run one notebook with papermill (in a worker process) and export its HTML without code."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
@@ -90,6 +91,7 @@ def _execute(name: str, staging: str, parameters: dict, timeout: int) -> Noteboo
             log_output=False,
         )
     except PapermillExecutionError as exc:
+        _for_managers(target, parameters, source.parent, mask)
         first = (exc.source or "").strip().splitlines()
         where = f"cell {exc.exec_count}" + (f" ({first[0][:60]})" if first else "")
         full = (
@@ -103,6 +105,7 @@ def _execute(name: str, staging: str, parameters: dict, timeout: int) -> Noteboo
             return NotebookRun(name, False, time.perf_counter() - started, f"no space left writing {where}", where)
         return NotebookRun(name, False, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
     try:
+        _for_managers(target, parameters, source.parent, mask)
         export_html(target, Path(staging) / f"{name}.html")
     except OSError as exc:
         if not is_disk_full(exc):
@@ -110,6 +113,26 @@ def _execute(name: str, staging: str, parameters: dict, timeout: int) -> Noteboo
         where = str(exc.filename)
         return NotebookRun(name, False, time.perf_counter() - started, f"no space left writing {where}", where)
     return NotebookRun(name, True, time.perf_counter() - started)
+
+
+def _for_managers(target: Path, parameters: dict, notebooks: Path, mask: bool) -> None:
+    """The executed notebook lives in the managers' folder: no absolute paths (the data root, the
+    staging folder, the installation), no tracebacks, personal data masked (unless the policy turns
+    masking off). The HTML report is exported from this cleaned notebook."""
+    if not target.exists():
+        return
+    data_root = Path(parameters["data_root"])
+    paths = {
+        str(data_root): data_root.name,
+        parameters["output_dir"]: ".",
+        str(notebooks.resolve()): "notebooks",
+        sys.prefix: "<python>",
+        str(Path.home()): "~",
+    }
+    if parameters.get("policy"):
+        paths[parameters["policy"]] = Path(parameters["policy"]).name
+    nb = json.loads(target.read_text(encoding="utf-8"))
+    atomic_write_text(target, json.dumps(scrub_notebook(nb, paths, mask), ensure_ascii=False))
 
 
 def export_html(notebook: Path, html_path: Path) -> Path:
@@ -233,6 +256,7 @@ def _run_locked(data_root: Path, month: str, out: Path, names, as_of, policy, la
     for name in remove_stale_staging(out, month):
         print(f"removed {name}, left by an interrupted run", flush=True)
     inputs = fingerprint(data_root)
+    mask = load_policy(policy).masking  # a bad policy is refused before anything is written
     try:
         staging = new_staging(out, month, 0o777 & ~_umask())
     except OSError as exc:
@@ -257,7 +281,7 @@ def _run_locked(data_root: Path, month: str, out: Path, names, as_of, policy, la
             initializer=worker_dies_with_parent,
             initargs=(os.getpid(),),
         ) as pool:
-            futures = {pool.submit(_execute, n, str(staging), parameters, timeout): n for n in names}
+            futures = {pool.submit(_execute, n, str(staging), parameters, timeout, mask): n for n in names}
             for i, future in enumerate(as_completed(futures), start=1):
                 run = future.result()
                 runs.append(run)

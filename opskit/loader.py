@@ -562,7 +562,8 @@ def shape(
             more = f"; {len(where) - 1} more rows like it" if len(where) > 1 else ""
             raise DataError(
                 file,
-                f"cannot read {str(body.at[first, col.name])[:60]!r} as {col.kind}{more}",
+                f"cannot read {{value}} as {col.kind}{more}",
+                value=str(body.at[first, col.name]),
                 row=int(rows[first]),
                 column=f"{header_of[col.name]} ({col.name})" if header_of[col.name] != col.name else col.name,
                 expected=_expected(col),
@@ -646,7 +647,8 @@ def _refuse_bad_cells(body, rows, file: str, mapping: dict) -> None:
                 value = str(values[first])
                 raise DataError(
                     file,
-                    f"{value[:40]!r}{'…' if len(value) > 40 else ''} {problem}",
+                    f"{{value}} {problem}",
+                    value=value,
                     row=int(rows[first]),
                     column=label,
                     expected=expected,
