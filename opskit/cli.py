@@ -41,7 +41,19 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8866)
     s.add_argument("--data-root", default="data_samples", help="folder holding YYYY-MM/ data folders")
     s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--no-preheat", action="store_true", help="start kernels on request only")
+    s.add_argument("--no-preheat", action="store_true", help="kept for old scripts: kernels always start per page")
+    s.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a host name viewers use besides 127.0.0.1/localhost (repeatable)",
+    )
+    s.add_argument("--token", help="login token, required with a non-loopback --host ('auto' generates one)")
+    s.add_argument("--max-kernels", type=int, default=12, help="pages open at once; more viewers see a busy page")
+    s.add_argument(
+        "--release-after", type=float, default=60, help="seconds before the kernel of a closed page is released"
+    )
 
     g = sub.add_parser("samples", help="write the deterministic sample exports")
     g.add_argument("folder", help="where YYYY-MM/ folders are written")
@@ -115,7 +127,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from .serve import serve
 
-    return serve(port=args.port, data_root=args.data_root, host=args.host, preheat=not args.no_preheat)
+    return serve(
+        port=args.port,
+        data_root=args.data_root,
+        host=args.host,
+        allow_host=args.allow_host,
+        token=args.token,
+        max_kernels=args.max_kernels,
+        release_after=args.release_after,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
