@@ -76,7 +76,7 @@ PLANTED = CARD_ACCOUNTS + REGISTERED + CHAT + BUYERS + ["138-1234-5699", "138123
 def plant(folder: Path) -> None:
     month = folder / "2026-10"
     orders = pd.read_csv(month / "orders.csv", encoding="gb18030", dtype=str, keep_default_na=False)
-    customers = pd.read_excel(month / "customers.xlsx", header=1, dtype=str).fillna("")
+    customers = pd.read_excel(month / "customers.xlsx", header=1, dtype=str, engine="openpyxl").fillna("")
     registered = customers[customers["打款账户"] != ""]["客户编号"].tolist()
     targets = orders.index[
         orders["渠道"].isin(["经销商", "微店"]) & orders["客户编号"].isin(registered) & (orders["打款账户"] != "")
