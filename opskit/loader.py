@@ -704,7 +704,7 @@ def shape(
                 bad,
                 col.name,
                 label[col.name],
-                lambda value, kind=kind: f"cannot read {str(value)[:60]!r} as {kind}",
+                f"cannot read {{value}} as {kind}",
                 _expected(col),
                 body[col.name],
             )
@@ -815,9 +815,7 @@ def _refuse_bad_cells(body, label: dict, cells: BadCells) -> None:
                     bad,
                     column,
                     label[column],
-                    lambda value, problem=problem: (
-                        f"{str(value)[:40]!r}{'…' if len(str(value)) > 40 else ''} {problem}"
-                    ),
+                    f"{{value}} {problem}",
                     expected,
                     values,
                 )

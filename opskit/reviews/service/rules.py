@@ -11,6 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from ...report.masking import clip_text
 from ...rule import Context, Outcome, duration_rule, findings, measure, num, rule
 
 
@@ -149,7 +150,7 @@ def _script_rule(ctx: Context, rule_id: str, keep: str, which: str) -> Outcome:
     words, pattern = _phrases(ctx, rule_id)
     msgs = agent_messages(ctx).drop_duplicates("ticket_id", keep=keep)
     bad = msgs[~msgs["text"].str.contains(pattern, regex=True)]
-    message = f"{which} agent message has none of {'/'.join(words)}: “" + bad["text"].str.slice(0, 60) + "”"
+    message = f"{which} agent message has none of {'/'.join(words)}: “" + clip_text(bad["text"], 60) + "”"
     return Outcome(
         checked=len(msgs),
         findings=findings(
