@@ -56,7 +56,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--token", help="login token, required with a non-loopback --host ('auto' generates one)")
     s.add_argument("--max-kernels", type=int, default=12, help="pages open at once; more viewers see a busy page")
-    s.add_argument("--warm-kernels", type=int, default=2, help="kernels kept started and imported for new viewers")
     s.add_argument(
         "--release-after", type=float, default=60, help="seconds before the kernel of a closed page is released"
     )
@@ -168,7 +167,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         token=args.token,
         max_kernels=args.max_kernels,
         release_after=args.release_after,
-        warm_kernels=args.warm_kernels,
     )
 
 

@@ -63,15 +63,14 @@ def serve(
     token: str | None = None,
     max_kernels: int = 12,
     release_after: float = 60,
-    warm_kernels: int = 2,
 ) -> int:
     """Serve the dashboards until SIGTERM/SIGINT; 0 when stopped that way."""
     started = time.perf_counter()
     from .batch import notebooks_dir
     from .report.notebooks import REVIEWS
 
-    if max_kernels < 1 or warm_kernels < 0 or release_after <= 0:
-        raise OpskitError("--max-kernels must be at least 1, --warm-kernels at least 0, --release-after above 0")
+    if max_kernels < 1:
+        raise OpskitError("--max-kernels must be at least 1")
     check_notebooks_folder(notebooks_dir())
     root = Path(data_root).resolve()
     months = month_folders(root)
@@ -95,7 +94,6 @@ def serve(
         token=secret,
         max_kernels=max_kernels,
         release_after=release_after,
-        warm_kernels=warm_kernels,
     )
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{app.port}/"

@@ -297,35 +297,3 @@ def test_sigterm_stops_the_server_and_every_kernel(root):
         assert "dashboards stopped" in log.read_text()
     finally:
         stop(proc)
-
-
-def kernel_pids(proc: subprocess.Popen) -> list[int]:
-    pids = []
-    for pid in descendants(proc.pid):
-        with contextlib.suppress(OSError):
-            if b"ipykernel" in Path(f"/proc/{pid}/cmdline").read_bytes() and alive(pid):
-                pids.append(pid)
-    return pids
-
-
-def test_a_ceiling_gives_a_busy_page_and_unwatched_kernels_are_released(root):
-    """One page at a time, one warm kernel: the second viewer is told to wait, and once the first page's
-    kernel (no page connected) is released, the next viewer gets a page; the warm kernel is never culled."""
-    proc, log = start_server(root, "--port", "0", "--max-kernels", "1", "--warm-kernels", "1", "--release-after", "5")
-    try:
-        port = wait_ready(proc, log)
-        status, body, _ = get(port, "/voila/render/service_stats.ipynb?month=2026-10")
-        assert status == 200 and "application/vnd.jupyter.widget-view+json" in body and "There was an error" not in body
-        status, body, headers = get(port, "/voila/render/order_sla_audit.ipynb?lang=en")
-        assert status == 503 and headers.get("Retry-After") == "5"
-        assert '<meta http-equiv="refresh" content="5">' in body and "busy" in body and "Traceback" not in body
-        status, body, _ = get(port, "/voila/render/order_sla_audit.ipynb")
-        assert status == 503 and "看板正忙" in body
-        deadline = time.time() + 90  # released after 5 s idle, checked every 15 s
-        while time.time() < deadline and len(kernel_pids(proc)) > 1:
-            time.sleep(1)
-        assert len(kernel_pids(proc)) == 1  # the warm one, spared by the release
-        status, body, _ = get(port, "/voila/render/order_sla_audit.ipynb?month=2026-10")
-        assert status == 200 and "application/vnd.jupyter.widget-view+json" in body and "There was an error" not in body
-    finally:
-        stop(proc)

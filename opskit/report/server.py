@@ -62,77 +62,32 @@ class ServerBusy(Exception):
     """Raised by the kernel manager when `max_kernels` are running; the page handler turns it into a page."""
 
 
-WARM_UP = ["--IPKernelApp.exec_lines=import opskit.report.warmup"]
-
-
 class DashboardKernelManager(AsyncMappingKernelManager):
-    """jupyter-server's kernel manager with a ceiling, a small pool of warm (imported, not executed)
-    kernels, and a quick release of kernels nobody watches.
+    """jupyter-server's kernel manager with a ceiling and a quick release of kernels nobody watches."""
 
-    The pool differs from Voila's preheating: its kernels have only imported opskit (no notebook
-    executed, nothing rendered), so any request may take one at once, in any language and month, and
-    no render task is shared between the pool and a page.
-    """
-
-    max_kernels = Integer(12, config=True, help="kernels serving pages at once; more viewers get a busy page")
+    max_kernels = Integer(12, config=True, help="kernels running at once; more viewers get a busy page")
     release_after = Float(60, config=True, help="seconds an unconnected idle kernel is kept")
-    warm_kernels = Integer(2, config=True, help="kernels kept started and imported for the next viewers")
-    refill_delay = Float(2, config=True, help="seconds before a taken warm kernel is replaced")
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._starting = 0
-        self._filling = 0
-        self._pool: list[str] = []
 
     @property
     def running(self) -> int:
-        """Kernels serving (or about to serve) pages; the warm pool is not counted."""
-        return len(self._kernels) - len(self._pool) + self._starting
+        return len(self._kernels) + self._starting
 
     async def start_kernel(self, **kwargs: Any) -> str:
         if self.running >= self.max_kernels:
             raise ServerBusy
-        while self._pool:
-            kernel_id = self._pool.pop(0)
-            if kernel_id in self._kernels:
-                from jupyter_server._tz import utcnow
-
-                self._kernels[kernel_id].last_activity = utcnow()  # the page connects in the next seconds
-                self.fill(delay=self.refill_delay)
-                return kernel_id
         self._starting += 1
         try:
-            return await super().start_kernel(**kwargs, extra_arguments=WARM_UP)
+            return await super().start_kernel(**kwargs)
         finally:
             self._starting -= 1
 
-    def fill(self, delay: float = 0) -> None:
-        """Start warm kernels until the pool is full (in the background)."""
-        for _ in range(self.warm_kernels - len(self._pool) - self._filling):
-            self._filling += 1
-            asyncio.get_event_loop().create_task(self._fill_one(delay))
-
-    async def _fill_one(self, delay: float) -> None:
-        try:
-            await asyncio.sleep(delay)
-            kernel_id = await super().start_kernel(
-                kernel_name="python3", path="", env=dict(os.environ), extra_arguments=WARM_UP
-            )
-            self._pool.append(kernel_id)
-        except Exception as exc:  # noqa: BLE001 - a page then starts its own kernel
-            self.log.warning("could not start a warm kernel: %s", exc)
-        finally:
-            self._filling -= 1
-
-    async def shutdown_all(self, now: bool = False) -> None:
-        self.warm_kernels = 0
-        self._pool.clear()
-        await super().shutdown_all(now=now)
-
     async def cull_kernel_if_idle(self, kernel_id: str) -> None:
         kernel = self._kernels.get(kernel_id)
-        if kernel is None or kernel_id in self._pool:
+        if kernel is None:
             return
         connections = self._kernel_connections.get(kernel_id, 0)
         last = getattr(kernel, "last_activity", None)
@@ -390,7 +345,6 @@ class DashboardServer(Voila):
         stop = lambda signum, frame: self.ioloop.add_callback_from_signal(self.ioloop.stop)  # noqa: E731
         previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         self.ioloop.add_callback(announce, self)
-        self.ioloop.add_callback(self.kernel_manager.fill)
         try:
             self.ioloop.start()
         finally:
@@ -444,7 +398,6 @@ def build(
     token: str | None,
     max_kernels: int,
     release_after: float,
-    warm_kernels: int = 2,
 ) -> DashboardServer:
     """A configured, listening (not yet serving) dashboard server."""
     os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(SHARE), os.environ.get("JUPYTER_PATH")]))
@@ -464,7 +417,6 @@ def build(
         "--VoilaConfiguration.multi_kernel_manager_class=opskit.report.server.DashboardKernelManager",
         f"--DashboardKernelManager.max_kernels={max_kernels}",
         f"--DashboardKernelManager.release_after={release_after}",
-        f"--DashboardKernelManager.warm_kernels={warm_kernels}",
         "--DashboardKernelManager.cull_idle_timeout=7200",
         "--DashboardKernelManager.cull_interval=15",
         "--DashboardKernelManager.cull_connected=True",
