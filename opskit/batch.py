@@ -23,6 +23,8 @@ import pandas as pd
 
 from .errors import OpskitError
 from .loader import load, resolve_folder
+from .policy import load_policy
+from .render import readable_findings
 from .report.excel import write_workbook
 from .report.files import _umask, atomic_write_text, safe_cells
 from .report.i18n import t
@@ -110,9 +112,8 @@ def _review_result(result: CheckResult, rules: str) -> CheckResult:
 def write_month_outputs(staging: Path, data_root: Path, month: str, as_of, policy, lang: str, names: list[str]) -> None:
     """findings.csv, kpis.json and the managers' workbook, computed from opskit (not scraped)."""
     data = load(data_root, month)
-    result = run_checks(data, month, as_of, policy)
-    shown = mask_frame(result.findings) if result.policy.masking and for_managers() else result.findings
-    atomic_write_text(staging / "findings.csv", safe_cells(shown).to_csv(index=False))
+    result = run_checks(data, month, as_of, policy, lang=lang)
+    atomic_write_text(staging / "findings.csv", safe_cells(findings_file(result)).to_csv(index=False))
     kpis = {}
     for path in sorted((staging / "kpis").glob("*.json")):
         kpis[path.stem] = json.loads(path.read_text(encoding="utf-8"))
@@ -157,6 +158,17 @@ def write_month_outputs(staging: Path, data_root: Path, month: str, as_of, polic
     write_workbook(staging / f"opskit-{month}.xlsx", sheets)
 
 
+def findings_file(result: CheckResult) -> pd.DataFrame:
+    """findings.csv: the machine columns as `opskit check` gives them (codes, rounded numbers), messages
+    rendered for managers (personal parameters masked unless the policy turns masking off)."""
+    masked = result.policy.masking and for_managers()
+    shown = readable_findings(result.findings)
+    if masked:
+        shown["message"] = result.messages(mask=True)
+        shown = mask_frame(shown)
+    return shown
+
+
 def _swap_in(staging: Path, final: Path) -> None:
     old = final.with_name(f".{final.name}.old-{os.getpid()}")
     if final.exists():
@@ -172,12 +184,14 @@ def run_month(
     *,
     as_of: str | None = None,
     policy: str | None = None,
-    lang: str = "zh",
+    lang: str | None = None,
     notebooks: list[str] | None = None,
     jobs: int = 2,
     timeout: int = 600,
 ) -> int:
-    """Run the reviews of `month`; returns the exit code (0 when every notebook and output succeeded)."""
+    """Run the reviews of `month` in `lang` (default: the policy's); returns the exit code (0 when every
+    notebook and output succeeded)."""
+    lang = lang or load_policy(policy).lang
     names = [n.removesuffix(".ipynb") for n in (notebooks or list(REVIEWS))]
     unknown = [n for n in names if n not in REVIEWS]
     if unknown:

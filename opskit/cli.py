@@ -24,6 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--rules", help="rule ids or prefixes, e.g. ORD-003,CS-001 or ORD")
     c.add_argument("--summary", action="store_true", help="checked / failed / share per rule instead of findings")
     c.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    c.add_argument("--lang", choices=["zh", "en"], help="language of messages and titles (default: the policy's, zh)")
     c.add_argument("--output", help="write to this file instead of standard output")
 
     r = sub.add_parser("run", help="execute the review notebooks for a month and write the reports")
@@ -32,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--out", required=True, help="reports go to OUT/MONTH/")
     r.add_argument("--as-of", dest="as_of")
     r.add_argument("--policy")
-    r.add_argument("--lang", choices=["zh", "en"], default="zh")
+    r.add_argument("--lang", choices=["zh", "en"], help="language of the reports (default: the policy's, zh)")
     r.add_argument("--notebooks", nargs="+", help="notebook names (default: all four reviews)")
     r.add_argument("--jobs", type=int, default=2, help="notebooks executed at once")
     r.add_argument("--timeout", type=int, default=600, help="seconds a cell may run")
@@ -63,10 +64,14 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     from .runner import run_checks
 
-    result = run_checks(args.folder, args.month, args.as_of, args.policy, args.rules)
+    result = run_checks(args.folder, args.month, args.as_of, args.policy, args.rules, args.lang)
     for notice in result.notices:
         print(f"notice: {notice}", file=sys.stderr)
     frame = result.summary if args.summary else result.findings.drop(columns=["title"])
+    if not args.summary:
+        from .render import readable_findings
+
+        frame = readable_findings(frame)
     if args.format == "csv":
         from .report.files import safe_cells
 

@@ -1,7 +1,9 @@
 """The policy: thresholds, units and sources of every rule, from the shipped YAML plus a user's file.
 
 A user's file may only change what the default declares (limits, per-channel limits, clocks,
-severities and rule parameters); anything else is refused, so a typo never silently disables a rule.
+severities, rule parameters, and the words: title, headline label and message templates in `zh`
+and `en`, and the report language `lang`); anything else is refused, so a typo never silently
+disables a rule.
 """
 
 from __future__ import annotations
@@ -23,14 +25,17 @@ UNITS = (*DURATION_UNITS, "day", "qty", "amount", "count", "none")
 SEVERITIES = ("low", "medium", "high")
 CLOCKS = ("calendar", "business")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_OVERRIDABLE = {"limit", "by_channel", "clock", "severity", "params", "unit", "title"}
+_OVERRIDABLE = {"limit", "by_channel", "clock", "severity", "params", "unit", "title", "label", "messages"}
+LANGS = ("zh", "en")
 
 
 @dataclass(frozen=True)
 class RulePolicy:
+    """One rule's entry: threshold, unit, direction, clock, and its words as templates per language
+    (`titles`, `labels`: the headline label, `messages`: message id → language → template)."""
+
     id: str
-    title_zh: str
-    title_en: str
+    titles: dict[str, str]
     source: str
     dataset: str
     severity: str
@@ -40,9 +45,34 @@ class RulePolicy:
     clock: str = "calendar"
     by_channel: dict[str, float] | None = None
     params: dict[str, Any] | None = None
+    labels: dict[str, str] | None = None
+    messages: dict[str, dict[str, str]] | None = None
 
-    def title(self, lang: str = "en") -> str:
-        return self.title_zh if lang == "zh" else self.title_en
+    def text(self, which: str, lang: str) -> str:
+        """The raw template of the rule's `title` or headline `label` in `lang` (the title when no label)."""
+        table = self.labels if which == "label" and self.labels else self.titles
+        return table[lang]
+
+    def template(self, message_id: str, lang: str) -> str:
+        """The message template for one outcome of the rule, in `lang`."""
+        try:
+            return (self.messages or {})[message_id][lang]
+        except KeyError:
+            raise PolicyError(f"rule {self.id}: no {lang} template for message {message_id!r}") from None
+
+    def title(self, lang: str = "zh") -> str:
+        """The title in `lang`, filled from this policy's limit, per-channel limits and clock."""
+        from .render import rule_text
+
+        return rule_text(self, "title", lang)
+
+    @property
+    def title_zh(self) -> str:
+        return self.title("zh")
+
+    @property
+    def title_en(self) -> str:
+        return self.title("en")
 
     def param(self, name: str) -> Any:
         return (self.params or {})[name]
@@ -68,6 +98,7 @@ class Policy:
     holidays: str | None
     masking: bool
     abc_tolerance: dict[str, float] | None = None
+    lang: str = "zh"
 
     def __getitem__(self, rule_id: str) -> RulePolicy:
         return self.rules[rule_id]
@@ -125,16 +156,52 @@ def _merge_rule(rule_id: str, base: dict, override: Any, origin: str) -> dict:
         if override["severity"] not in SEVERITIES:
             raise PolicyError(f"{where}: severity must be one of {SEVERITIES}")
         merged["severity"] = override["severity"]
-    if "title" in override:
-        if not isinstance(override["title"], dict) or set(override["title"]) - {"zh", "en"}:
-            raise PolicyError(f"{where}: title is a mapping with zh and/or en")
-        merged["title"] = {**base["title"], **{k: str(v) for k, v in override["title"].items()}}
+    for which in ("title", "label"):
+        if which in override:
+            merged[which] = {**(base.get(which) or base["title"]), **_texts(override[which], f"{where} {which}")}
+            _check_fields(merged[which], base, f"{where} {which}", message=False)
+    if "messages" in override:
+        table = override["messages"]
+        known = base.get("messages") or {}
+        if not isinstance(table, dict) or set(table) - set(known):
+            raise PolicyError(f"{where}: messages is a mapping of message id → {{zh, en}}; ids: {sorted(known)}")
+        for mid, texts in table.items():
+            merged["messages"][mid] = {**known[mid], **_texts(texts, f"{where} messages.{mid}")}
+            _check_fields(merged["messages"][mid], base, f"{where} messages.{mid}", message=True, known=known[mid])
     for name, value in (override.get("params") or {}).items():
         known = base.get("params", {})
         if name not in known:
             raise PolicyError(f"{where}: unknown parameter {name!r} (known: {sorted(known)})")
         merged["params"][name] = _check_param(known[name], value, f"{where} params.{name}", base)
     return merged
+
+
+def _texts(value: Any, where: str) -> dict[str, str]:
+    if (
+        not isinstance(value, dict)
+        or not value
+        or set(value) - set(LANGS)
+        or not all(isinstance(v, str) for v in value.values())
+    ):
+        raise PolicyError(f"{where}: expected a mapping with zh and/or en text")
+    return dict(value)
+
+
+def _check_fields(texts: dict[str, str], base: dict, where: str, *, message: bool, known: dict | None = None) -> None:
+    """A user's template may only use the fields the shipped one can fill."""
+    from .render import fields
+
+    if message:
+        allowed = {"observed", "limit"} | {f for text in (known or {}).values() for f in fields(text)}
+    else:
+        allowed = {"limit", "by_channel", "clock", *(base.get("params") or {})}
+    for lang, text in texts.items():
+        try:
+            unknown = set(fields(text)) - allowed
+        except Exception as exc:
+            raise PolicyError(f"{where}.{lang}: {exc}") from None
+        if unknown:
+            raise PolicyError(f"{where}.{lang}: unknown fields {sorted(unknown)} (allowed: {sorted(allowed)})")
 
 
 def _check_param(default: Any, value: Any, where: str, base: dict) -> Any:
@@ -154,8 +221,9 @@ def _build(doc: dict) -> Policy:
     for rule_id, entry in doc["rules"].items():
         rules[rule_id] = RulePolicy(
             id=rule_id,
-            title_zh=entry["title"]["zh"],
-            title_en=entry["title"]["en"],
+            titles=dict(entry["title"]),
+            labels=dict(entry["label"]) if entry.get("label") else None,
+            messages={mid: dict(texts) for mid, texts in (entry.get("messages") or {}).items()},
             source=entry["source"],
             dataset=entry["dataset"],
             severity=entry["severity"],
@@ -174,6 +242,7 @@ def _build(doc: dict) -> Policy:
         holidays=clock.get("holidays"),
         masking=bool(doc.get("masking", True)),
         abc_tolerance={k: float(v) for k, v in doc["stocktake"]["abc_tolerance"].items()},
+        lang=doc.get("lang", "zh"),
     )
 
 
@@ -194,9 +263,15 @@ def load_policy(path: str | Path | dict | None = None) -> Policy:
             raise PolicyError(f"{origin}: not valid YAML: {exc}") from None
     if not isinstance(user, dict):
         raise PolicyError(f"{origin}: expected a mapping with `rules:`")
-    unknown = set(user) - {"rules", "clock", "masking", "stocktake"}
+    unknown = set(user) - {"rules", "clock", "masking", "stocktake", "lang"}
     if unknown:
-        raise PolicyError(f"{origin}: unknown sections {sorted(unknown)} (allowed: rules, clock, masking, stocktake)")
+        raise PolicyError(
+            f"{origin}: unknown sections {sorted(unknown)} (allowed: rules, clock, masking, stocktake, lang)"
+        )
+    if "lang" in user:
+        if user["lang"] not in LANGS:
+            raise PolicyError(f"{origin}: lang is one of {', '.join(LANGS)}, got {user['lang']!r}")
+        doc["lang"] = user["lang"]
     if "stocktake" in user:
         doc["stocktake"] = _merge_stocktake(doc["stocktake"], user["stocktake"], origin)
     for rule_id, override in (user.get("rules") or {}).items():

@@ -69,7 +69,7 @@ class Review:
         """Load and check one month; with `strict=False` bad data becomes a message instead of an error."""
         try:
             data = load(data_root, month)
-            result = run_checks(data, month or data.month, as_of, policy, cls.rules)
+            result = run_checks(data, month or data.month, as_of, policy, cls.rules, lang)
         except OpskitError as exc:
             if strict:
                 raise
