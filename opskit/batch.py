@@ -27,7 +27,7 @@ from .policy import load_policy
 from .render import readable_findings
 from .report.excel import write_workbook
 from .report.files import _umask, atomic_write_text, safe_cells
-from .report.i18n import t
+from .report.i18n import figure_text, t
 from .report.masking import AUDIENCE, for_managers, mask_frame
 from .report.notebooks import NOTEBOOK_DIR, REVIEWS, review_class
 from .runner import CheckResult, run_checks, select_rules
@@ -99,13 +99,16 @@ def export_html(notebook: Path, html_path: Path) -> Path:
 
 def _review_result(result: CheckResult, rules: str) -> CheckResult:
     ids = set(select_rules(rules))
+    mine = result.findings["rule_id"].isin(ids)
     return CheckResult(
-        result.findings[result.findings["rule_id"].isin(ids)].reset_index(drop=True),
+        result.findings[mine].reset_index(drop=True),
         result.summary[result.summary["rule_id"].isin(ids)].reset_index(drop=True),
         result.month,
         result.as_of,
         result.policy,
         result.notices,
+        result.params[mine].reset_index(drop=True) if result.params is not None else None,  # to render masked
+        result.lang,
     )
 
 
@@ -131,7 +134,7 @@ def write_month_outputs(staging: Path, data_root: Path, month: str, as_of, polic
     from .report.i18n import columns
 
     kpi_rows = [
-        {"review": t(name, lang), "metric": t(k, lang), "value": v}
+        {"review": t(name, lang), "metric": t(k, lang, result.policy), "value": figure_text(k, v, lang)}
         for name, figures in kpis.items()
         for k, v in figures.items()
         if k not in ("review", "month")

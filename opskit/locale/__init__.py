@@ -28,6 +28,7 @@ CELL_SECTIONS = (
     "dimensions",
     "contact_times",
     "statuses",
+    "backlog_ages",
 )
 
 
