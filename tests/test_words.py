@@ -182,7 +182,7 @@ def test_a_user_policy_may_override_a_template():
     [
         ({"messages": {"nope": {"zh": "x"}}}, "messages is a mapping of message id"),
         ({"messages": {"late": {"zh": "{secret}"}}}, "unknown fields ['secret']"),
-        ({"messages": {"late": {"fr": "x"}}}, "expected a mapping with zh and/or en text"),
+        ({"messages": {"late": {"fr": "x"}}}, "messages.late is a mapping with zh and/or en"),
         ({"title": {"zh": "{amount}"}}, "unknown fields ['amount']"),
     ],
 )
