@@ -8,7 +8,11 @@ class OpskitError(Exception):
 
 
 class DataError(OpskitError):
-    """A data file that cannot be used as it is: names file, row (as the user sees it) and column."""
+    """A data file that cannot be used as it is: names file, row (as the user sees it) and column.
+
+    The problems a person meets most (a value that cannot be read, a missing or blank required
+    column, no header row, an empty or undecodable file) also carry `zh`, the same problem in
+    Chinese, appended after the English (which programs and logs match on): the team reads Chinese."""
 
     def __init__(
         self,
@@ -18,9 +22,10 @@ class DataError(OpskitError):
         row: int | None = None,
         column: str | None = None,
         expected: str | None = None,
+        zh: str | None = None,
     ) -> None:
         self.file, self.row, self.column = file, row, column
-        self.problem, self.expected = problem, expected
+        self.problem, self.expected, self.zh = problem, expected, zh
         where = file
         if row is not None:
             where += f", row {row}"
@@ -29,6 +34,8 @@ class DataError(OpskitError):
         text = f"{where}: {problem}"
         if expected:
             text += f" (expected {expected})"
+        if zh:
+            text += f" / {zh}"
         super().__init__(text)
 
 

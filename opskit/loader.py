@@ -45,6 +45,23 @@ _EXPECTED = {
     "month": "a month like 2026-10 or 2026年10月",
     "bool": "是/否, Y/N, true/false or 1/0",
 }
+_EXPECTED_ZH = {
+    "timestamp": "时间，如 2026-10-05 14:03",
+    "date": "日期，如 2026-10-30",
+    "money": "金额，如 ¥1,234.50",
+    "int": "整数，如 12",
+    "month": "月份，如 2026-10",
+    "bool": "是/否",
+}
+
+
+def _more_zh(count: int) -> str:
+    return f"；另有 {count} 行同样有误" if count else ""
+
+
+def _cjk_name(names: tuple[str, ...], fallback: str) -> str:
+    """A column's Chinese header when it has one (the name a Chinese export uses)."""
+    return next((n for n in names if any("\u4e00" <= ch <= "\u9fff" for ch in n)), fallback)
 
 
 @dataclass
@@ -240,6 +257,7 @@ def _header_index(candidates: list[list[object]], ds: Dataset, lookup: dict[str,
             file,
             f"no header row for {ds.name} within the first {HEADER_SEARCH_ROWS} rows",
             expected=f"headers such as {tried}",
+            zh=f"前 {HEADER_SEARCH_ROWS} 行中找不到{ds.title_zh}的表头",
         )
     return scores.index(max(scores))
 
@@ -256,7 +274,9 @@ def _sniff_encoding(sample: bytes, file: str) -> str:
         except UnicodeDecodeError as exc:
             if enc == "utf-8" and exc.start >= len(sample) - 3:  # a character cut by the sample
                 return enc
-    raise DataError(file, "cannot decode the file", expected="UTF-8, UTF-8 with BOM or GB18030/GBK")
+    raise DataError(
+        file, "cannot decode the file", expected="UTF-8, UTF-8 with BOM or GB18030/GBK", zh="无法识别文件编码"
+    )
 
 
 def _refuse_nul_bytes(path: Path, file: str) -> None:
@@ -283,7 +303,7 @@ def read_csv(
     with path.open("rb") as fh:
         sample = fh.read(1 << 16)
     if not sample.strip():
-        raise DataError(file, "the file is empty", expected=f"a header row and rows of {ds.name}")
+        raise DataError(file, "the file is empty", expected=f"a header row and rows of {ds.name}", zh="文件为空")
     if not sample.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 text is full of NUL bytes
         _refuse_nul_bytes(path, file)
     enc = _sniff_encoding(sample, file)
@@ -517,6 +537,16 @@ def _expected(col: Column) -> str:
     return _EXPECTED[col.kind]
 
 
+def _expected_zh(col: Column) -> str:
+    if col.kind == "enum":
+        from .locale import cell_codes
+
+        names = cell_codes("zh")  # the names the reports use for channels, ticket types, senders, kinds
+        return "、".join(names.get(k) or _cjk_name(tuple(v), k) for k, v in (col.values or {}).items())
+    text = _EXPECTED_ZH.get(col.kind, col.kind)
+    return f"{text}，不小于 {col.minimum:g}" if col.minimum is not None else text
+
+
 def shape(
     raw: RawTable, ds: Dataset, lookup: dict[str, str], file: str, notices: list[str], wanted: set[str] | None = None
 ) -> pd.DataFrame:
@@ -536,7 +566,10 @@ def shape(
     missing = [c for c in ds.required if c.name not in mapping.values()]
     if missing:
         tried = "; ".join(f"{c.name} ({', '.join(c.header_names())})" for c in missing)
-        raise DataError(file, f"missing required column {tried}", expected=f"headers of {ds.name}")
+        names = "、".join(_cjk_name(c.header_names(), c.name) for c in missing)
+        raise DataError(
+            file, f"missing required column {tried}", expected=f"headers of {ds.name}", zh=f"缺少必填列 {names}"
+        )
     if wanted is not None:
         keep = wanted | {c.name for c in ds.required}
         mapping = {h: c for h, c in mapping.items() if c in keep}
@@ -560,12 +593,14 @@ def shape(
             where = bad[bad].index
             first = where[0]
             more = f"; {len(where) - 1} more rows like it" if len(where) > 1 else ""
+            value = str(body.at[first, col.name])[:60]
             raise DataError(
                 file,
-                f"cannot read {str(body.at[first, col.name])[:60]!r} as {col.kind}{more}",
+                f"cannot read {value!r} as {col.kind}{more}",
                 row=int(rows[first]),
                 column=f"{header_of[col.name]} ({col.name})" if header_of[col.name] != col.name else col.name,
                 expected=_expected(col),
+                zh=f"无法识别“{value}”（应为{_expected_zh(col)}）{_more_zh(len(where) - 1)}",
             )
         out[col.name] = values
     frame = pd.DataFrame(out, index=body.index)
@@ -603,6 +638,7 @@ def _drop_blank_rows(body, rows, ds: Dataset, file: str, mapping: dict, notices:
             row=int(rows[first]),
             column=header if header == column else f"{header} ({column})",
             expected=f"a value in every row of {ds.name}",
+            zh=f"必填列为空{_more_zh(len(broken) - 1)}",
         )
     notices.append(f"{file}: {int(empty.sum())} blank rows ignored")
     keep = ~body.index.isin(empty.index)
