@@ -72,12 +72,17 @@ def _write(text: str, output: str | None) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    import warnings
+
     import pandas as pd
 
+    from .errors import OpskitNotice
     from .report.files import terminal_frame, terminal_safe
     from .runner import run_checks
 
-    result = run_checks(args.folder, args.month, args.as_of, args.policy, args.rules, args.lang)
+    with warnings.catch_warnings():  # notices are printed below, once, as the command's own lines
+        warnings.simplefilter("ignore", OpskitNotice)
+        result = run_checks(args.folder, args.month, args.as_of, args.policy, args.rules, args.lang)
     for notice in result.notices:
         print(f"notice: {terminal_safe(notice)}", file=sys.stderr)
     frame = result.summary if args.summary else result.findings.drop(columns=["title"])
