@@ -67,9 +67,9 @@ class DataError(OpskitError):
             where += f", column {self.column}"
         return where
 
-    def _what(self) -> str:
+    def _what(self, zh: bool = True) -> str:
         return self.problem + (f" (expected {self.expected})" if self.expected else "") + (
-            f" / {self.zh}" if self.zh else ""
+            f" / {self.zh}" if self.zh and zh else ""
         )
 
     @classmethod
@@ -81,7 +81,7 @@ class DataError(OpskitError):
         )
         error.value, error.problems, error.total = first.value, list(problems), total
         lines = [f"{file}: {total} bad cells"]
-        lines += [f"  - {p._where().lstrip(', ')}: {p._what()}" for p in problems]
+        lines += [f"  - {p._where().lstrip(', ')}: {p._what(zh=False)}" for p in problems]  # a list stays terse
         if total > len(problems):
             lines.append(f"  … and {total - len(problems):,} more (the first {len(problems)} are listed)")
         error.args = ("\n".join(lines),)
