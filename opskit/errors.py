@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
@@ -38,9 +39,15 @@ class DataError(OpskitError):
     When a file has several bad cells, `problems` lists every one (up to `MAX_LISTED`, `total` counts
     them all) and `row`/`column` are those of the first; the message lists them one per line.
 
+    A cell's value quoted in a problem is passed as `value`, the problem holding `{value}` where it
+    goes: managers (`OPSKIT_AUDIENCE=manager`, set by `opskit run` and `opskit serve`) read it masked
+    — whole in a personal column, its phones, accounts and e-mails elsewhere, before it is cut —
+    while the analyst who fixes the file reads it as it is.
+
     The problems a person meets most (a value that cannot be read, a missing or blank required column,
-    no header row, an empty or undecodable file) also carry `zh`, the same problem in Chinese, appended
-    after the English (which programs and logs match on): the team reads Chinese."""
+    no header row, an empty or undecodable file) also carry `zh`, the same problem in Chinese (with
+    `{value}` masked alike), appended after the English that programs and logs match on: the team
+    reads Chinese. A list of several bad cells stays terse, in English, one per line."""
 
     def __init__(
         self,
@@ -67,24 +74,33 @@ class DataError(OpskitError):
             where += f", column {self.column}"
         return where
 
-    def _what(self, zh: bool = True) -> str:
-        return self.problem + (f" (expected {self.expected})" if self.expected else "") + (
-            f" / {self.zh}" if self.zh and zh else ""
-        )
+    def _what(self, masked: bool = False, zh: bool = True) -> str:
+        def filled(text: str) -> str:
+            if self.value is not None and "{value}" in text:
+                return text.replace("{value}", _quoted(self.value, self.column, masked))
+            return text
+
+        english = filled(self.problem) + (f" (expected {self.expected})" if self.expected else "")
+        return english + (f" / {filled(self.zh)}" if self.zh and zh else "")
+
+    def render(self, masked: bool = False) -> str:
+        """The message, with quoted cell values masked when `masked`."""
+        if len(self.problems) == 1 and self.total == 1:
+            return f"{self.file}{self._where()}: {self._what(masked)}"
+        lines = [f"{self.file}: {self.total} bad cells"]
+        lines += [f"  - {p._where().lstrip(', ')}: {p._what(masked, zh=False)}" for p in self.problems]
+        listed = len(self.problems)
+        if self.total > listed:
+            lines.append(f"  … and {self.total - listed:,} more (the first {listed} are listed)")
+        return "\n".join(lines)
 
     @classmethod
     def several(cls, file: str, problems: list[DataError], total: int) -> DataError:
         """One error for a file's bad cells: the first names row and column, the message lists all."""
         first = problems[0]
-        error = cls(
-            first.file, first.problem, row=first.row, column=first.column, expected=first.expected, zh=first.zh
-        )
+        error = cls(first.file, first.problem, row=first.row, column=first.column, expected=first.expected, zh=first.zh)
         error.value, error.problems, error.total = first.value, list(problems), total
-        lines = [f"{file}: {total} bad cells"]
-        lines += [f"  - {p._where().lstrip(', ')}: {p._what(zh=False)}" for p in problems]  # a list stays terse
-        if total > len(problems):
-            lines.append(f"  … and {total - len(problems):,} more (the first {len(problems)} are listed)")
-        error.args = ("\n".join(lines),)
+        error.args = (error.render(),)
         return error
 
     def table(self) -> pd.DataFrame:
@@ -97,7 +113,21 @@ class DataError(OpskitError):
         ).astype({"row": "Int64"})
 
     def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
+        return self.render(masked=_for_managers())
+
+
+def _for_managers() -> bool:
+    return os.environ.get("OPSKIT_AUDIENCE") == "manager"
+
+
+def _quoted(value: str, column: str | None, masked: bool, width: int = 60) -> str:
+    """A cell's value as a message quotes it: masked first (the whole text), then cut to `width`."""
+    if masked:
+        from .report.masking import PERSONAL_COLUMNS, scrub
+
+        personal = column is not None and any(c in column for c in PERSONAL_COLUMNS)
+        value = value[:1] + "*" * (len(value) - 1) if personal else scrub(value)
+    return repr(value[:width]) + ("…" if len(value) > width else "")
 
 
 class BadCells:
@@ -120,10 +150,10 @@ class BadCells:
         problem: str | Callable[[object], str],
         expected: str | None,
         values: pd.Series | None = None,
-        zh: str | Callable[[object], str] | None = None,
+        zh: str | None = None,
     ) -> None:
         """Every row where `bad` holds is a bad cell of `column` (shown as `label`), unless already named;
-        `zh` is the problem in Chinese (text, or a function of the value)."""
+        `zh` is the problem in Chinese (`{value}` where the cell's value goes)."""
         import pandas as pd
 
         seen = self.marked.get(column)
@@ -143,7 +173,7 @@ class BadCells:
                     column=label,
                     expected=expected,
                     value=None if value is None or pd.isna(value) else str(value),
-                    zh=zh(value) if callable(zh) else zh,
+                    zh=zh,
                 )
             )
 

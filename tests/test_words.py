@@ -199,7 +199,7 @@ def test_loader_errors_are_bilingual_and_still_name_file_row_and_column(tmp_path
         opskit.load(folder)
     text = str(info.value)
     assert text.startswith("orders.csv, row 2, column 渠道 (channel): cannot read '京东' as enum")
-    assert text.endswith(" / 无法识别“京东”（应为天猫、微信、经销商、其他）")
+    assert text.endswith(" / 无法识别'京东'（应为天猫、微信、经销商、其他）")
     (folder / "orders.csv").write_text("订单编号,下单时间\nA1,2026-10-05 10:00\n", encoding="utf-8")
     with pytest.raises(opskit.DataError, match=r"^orders.csv: missing required column channel .* / 缺少必填列 渠道$"):
         opskit.load(folder)

@@ -48,7 +48,11 @@ def registration(ctx: Context) -> pd.DataFrame:
 
 @rule("ORD-001", "orders", columns={"orders": ("accepted_at", "contacted_at")})
 def contact_after_acceptance(ctx: Context) -> Measurement:
-    """Orders with `accepted_at`: the customer is contacted (`contacted_at`) within the limit (002 七 2)."""
+    """Customer contacted within the limit after acceptance (002 七 2).
+
+    Scope: the month's orders (by created_at, first occurrence of each order_id) with accepted_at.
+    Clock: the rule's clock, calendar by default (`clock: business` counts service hours only).
+    Spec choice: an order never contacted is pending until as_of is past the limit, then a finding."""
     return deadline(
         ctx,
         "ORD-001",
@@ -63,7 +67,11 @@ def contact_after_acceptance(ctx: Context) -> Measurement:
 
 @rule("ORD-002", "orders", columns={"orders": ("confirmed_at", "handed_off_at")})
 def hand_off_after_confirmation(ctx: Context) -> Measurement:
-    """Orders with `confirmed_at`: handed off for tracking (`handed_off_at`) within the limit (002 七 3)."""
+    """Handed off for tracking within the limit after confirmation (002 七 3).
+
+    Scope: the month's orders with confirmed_at.
+    Clock: the rule's clock, calendar by default.
+    Spec choice: no hand-off recorded is pending until as_of is past the limit."""
     return deadline(
         ctx,
         "ORD-002",
@@ -78,8 +86,11 @@ def hand_off_after_confirmation(ctx: Context) -> Measurement:
 
 @rule("ORD-003", "orders", columns={"orders": ("paid_at", "shipped_at", "refunded_at")})
 def ship_after_payment(ctx: Context) -> Measurement:
-    """Orders with `paid_at`: shipped within the limit, the channel's own limit where the policy sets one
-    (004 出货管理 1). An order refunded and never shipped is exempt."""
+    """Shipped within the limit after payment (004 出货管理 1).
+
+    Scope: the month's paid orders; a refunded order never shipped is exempt.
+    Clock: the rule's clock, calendar by default; `by_channel` sets a platform's own deadline.
+    Spec choice: a duration equal to the limit complies; unshipped is pending until as_of passes the limit."""
     orders = month_orders(ctx)
     refunded_unshipped = orders["refunded_at"].notna() & orders["shipped_at"].isna()
     return deadline(
@@ -102,8 +113,11 @@ def ship_after_payment(ctx: Context) -> Measurement:
     params={"missing": "codes:signoffs"},
 )
 def dealer_sign_offs(ctx: Context) -> Measurement:
-    """Shipped orders of the sign-off channels: `observed` sign-offs against the limit (3), or the
-    special-case limit (2) when `special_case` (004 出货管理 2)."""
+    """A shipped order of a sign-off channel carries the three sign-offs, two when special_case (004 出货管理 2).
+
+    Scope: the month's shipped orders of `params.channels` (distributor by default).
+    Clock: none (a count of signatures).
+    Spec choice: a sign-off is any non-blank name; observed is the number present."""
     rp = ctx.policy["ORD-004"]
     orders = month_orders(ctx)
     scope = orders[orders["shipped_at"].notna() & orders["channel"].isin(rp.param("channels"))]
@@ -126,8 +140,11 @@ def dealer_sign_offs(ctx: Context) -> Measurement:
 
 @rule("ORD-005", "orders", columns={"orders": ("paid_at", "shipped_at")})
 def paid_before_shipping(ctx: Context) -> Measurement:
-    """Shipped orders: never shipped before payment (004 出货管理 2, 资金管理 2). Spec choice: `observed`
-    is the hours between shipment and a later payment, blank when never paid (then a breach by itself)."""
+    """Never shipped before payment (004 出货管理 2, 资金管理 2).
+
+    Scope: the month's shipped orders.
+    Clock: calendar hours between shipment and a later payment.
+    Spec choice: observed is those hours, blank when the order was never paid."""
     orders = month_orders(ctx)
     scope = orders[orders["shipped_at"].notna()]
     unpaid = scope["paid_at"].isna()
@@ -146,9 +163,11 @@ def paid_before_shipping(ctx: Context) -> Measurement:
 
 @rule("ORD-006", "orders", "customers", params={"customer": "customer", "late": "hours"})
 def registered_customer(ctx: Context) -> Measurement:
-    """Orders of the registered-customer channels: the customer is in the customer file and registered
-    no later than the order (004 客户管理 1, 3). Spec choice: `observed` is the hours the customer was
-    registered after the order, blank when the customer is unknown."""
+    """The ordering customer is in the customer file, registered no later than the order (004 客户管理 1, 3).
+
+    Scope: the month's orders of `params.channels` (distributor, wechat by default).
+    Clock: none.
+    Spec choice: observed is the hours registered after the order, blank when the customer is unknown."""
     scope = registration(ctx)
     late_h = (scope["registered_at"] - scope["created_at"]) / pd.Timedelta(hours=1)
     message = np.select(
@@ -169,8 +188,11 @@ def registered_customer(ctx: Context) -> Measurement:
 
 @rule("ORD-007", "orders", "customers", params={"paid": "account", "registered": "account"})
 def registered_pay_account(ctx: Context) -> Measurement:
-    """Orders of those channels whose own and registered pay accounts are both given: they are equal,
-    compared without spaces and dashes (004 客户管理 1)."""
+    """Paid from the registered pay account (004 客户管理 1).
+
+    Scope: ORD-006's orders whose own and registered pay accounts are both given.
+    Clock: none.
+    Spec choice: accounts are compared without spaces and dashes, case-insensitively."""
     reg = registration(ctx)
     checked = reg[reg["account_checked"]]
     return Measurement(
@@ -187,8 +209,11 @@ def registered_pay_account(ctx: Context) -> Measurement:
 
 @rule("ORD-008", "orders", "customers", "order_lines", "products")
 def retail_price_when_unregistered(ctx: Context) -> Measurement:
-    """Orders breaking ORD-006 or ORD-007 are charged retail: `observed` is the order's total shortfall
-    of non-gift lines below the product's retail price (004 客户管理 1)."""
+    """An order breaking ORD-006 or ORD-007 is charged retail (004 客户管理 1).
+
+    Scope: the non-gift lines of those orders, priced against the product's retail_price.
+    Clock: none.
+    Spec choice: observed is the order's total shortfall below retail."""
     reg = registration(ctx)
     offenders = reg[reg["unknown"] | reg["late"] | reg["foreign_account"]]
     lines = ctx.data["order_lines"]
@@ -234,8 +259,11 @@ ORDER_PROBLEMS = {
     params={"problems": "codes:order_problems"},
 )
 def possible_timestamps(ctx: Context) -> Measurement:
-    """Every order of the month: `observed` counts the impossible orderings of its timestamps (payment or
-    shipment before creation, delivery before or without shipment; 003 二(四) 2)."""
+    """Timestamps in a possible order: paid/shipped not before created, delivered not before shipped (003 二(四) 2).
+
+    Scope: the month's orders.
+    Clock: none.
+    Spec choice: delivered without any shipment is a finding too."""
     orders = month_orders(ctx)
     problems = {code: test(orders) for code, test in ORDER_PROBLEMS.items()}
     codes = pd.Series("", index=orders.index)
@@ -256,9 +284,11 @@ def possible_timestamps(ctx: Context) -> Measurement:
 
 @rule("ORD-010", "orders", params={"fields": "codes:order_fields"})
 def order_never_changed(ctx: Context) -> Measurement:
-    """Orders of the month (by their first occurrence) recorded once: `observed` counts the versions of
-    an `order_id` that differ in `customer_id`, `amount` or `created_at` (002 七 5). The other rules
-    judge each order's first occurrence."""
+    """An order is never changed: one order_id with different customer, amount or creation time (002 七 5).
+
+    Scope: every order_id of the month that appears more than once.
+    Clock: none.
+    Spec choice: exact repeats are duplicates (dropped on load), not changes; other rules use the first occurrence."""
     orders = ctx.data["orders"]
     first = orders.drop_duplicates("order_id", keep="first")
     checked = int(ctx.in_month(first["created_at"]).sum())

@@ -68,8 +68,11 @@ def _plan(promos: pd.DataFrame, message: pd.Series | np.ndarray | str, **kw) -> 
 
 @rule("PRM-001", "promotions", params={"due": "time"})
 def plan_lead_time(ctx: Context) -> Measurement:
-    """The month's promotions: plan submitted at least the limit before `start_at` (001 第五节 2). A plan
-    not yet submitted is pending until its due moment (start − limit), then a finding."""
+    """Promotion plan submitted at least the limit before the start (001 第五节 2).
+
+    Scope: promotions starting in the month.
+    Clock: calendar days.
+    Spec choice: a plan never submitted is pending until as_of reaches the start minus the limit."""
     rp = ctx.policy["PRM-001"]
     promos = month_promotions(ctx)
     deadline_at = promos["start_at"] - rp.limit * rp.step
@@ -88,8 +91,11 @@ def plan_lead_time(ctx: Context) -> Measurement:
 
 @rule("PRM-002", "promotions", params={"approved": "time"})
 def manager_approval(ctx: Context) -> Measurement:
-    """The month's promotions: `approved_at` present, not after `start_at`, not before `plan_submitted_at`
-    (001 第五节 1–2). Spec choice: a missing approval is pending while `as_of` is before the start."""
+    """Approved by the department manager: not after the start, not before the plan (001 第五节 1–2).
+
+    Scope: promotions starting in the month.
+    Clock: none.
+    Spec choice: a missing approval is pending while as_of is before the start, a finding after it."""
     promos = month_promotions(ctx)
     missing = promos["approved_at"].isna()
     late = promos["approved_at"] > promos["start_at"]
@@ -108,9 +114,11 @@ CONFIRMATIONS = (("confirmed_salesops_at", "salesops"), ("confirmed_marketing_at
 
 @rule("PRM-003", "promotions", params={"problems": "codes:confirmations"})
 def departments_confirmed(ctx: Context) -> Measurement:
-    """The month's promotions: confirmed by sales-ops (销管部) and marketing (市场部), both not after the
-    start (004 出货管理 5). Spec choice: a missing confirmation is pending while `as_of` is before the
-    start (unless another is already late)."""
+    """Confirmed by sales-ops and marketing, both not after the start (004 出货管理 5).
+
+    Scope: promotions starting in the month.
+    Clock: none.
+    Spec choice: a missing confirmation is pending while as_of is before the start."""
     promos = month_promotions(ctx)
     problems = pd.Series("", index=promos.index)
     missing_any = pd.Series(False, index=promos.index)
@@ -133,8 +141,11 @@ PLAN_FIELDS = ("goal", "channels", "scope_skus")
 
 @rule("PRM-004", "promotions", params={"gaps": "codes:plan_fields"})
 def plan_complete(ctx: Context) -> Measurement:
-    """The month's promotions: the plan has `goal`, `channels`, `scope_skus` and a `budget` > 0
-    (001 第五节 2, 003 二(五) 1); `observed` counts what is missing."""
+    """Plan complete: goal, channels and scope SKUs present and a budget above 0 (001 第五节 2, 003 二(五) 1).
+
+    Scope: promotions starting in the month.
+    Clock: none.
+    Spec choice: observed is the number of missing parts."""
     promos = month_promotions(ctx)
     gaps = {name: promos[name].isna() for name in PLAN_FIELDS} | {"budget": ~(promos["budget"] > 0)}
     codes = pd.Series("", index=promos.index)
@@ -151,8 +162,11 @@ def plan_complete(ctx: Context) -> Measurement:
 
 @rule("PRM-005", "promotions")
 def review_submitted(ctx: Context) -> Measurement:
-    """Promotions of the month that have ended by `as_of`: review submitted within the limit after
-    `end_at` (003 二(五) 5); those still running are pending."""
+    """Post-activity review submitted within the limit after the end (003 二(五) 5).
+
+    Scope: promotions of the month that have ended by as_of.
+    Clock: calendar days.
+    Spec choice: no review recorded is pending until as_of is past the limit."""
     promos = month_promotions(ctx)
     ended = _ended(ctx, promos)
     d = deadline(
@@ -175,9 +189,11 @@ def review_submitted(ctx: Context) -> Measurement:
     "PRM-006", "promotions", "order_lines", "orders", "finance_writeoffs", params={"shipped": "qty", "written": "qty"}
 )
 def gifts_written_off(ctx: Context) -> Measurement:
-    """Per promotion of the month and gift SKU: gift quantity shipped (gift lines on shipped orders,
-    refunded or not) equals finance's gift write-off (004 出货管理 6). Spec choice: every gift
-    write-off of the promotion counts, whatever month finance booked it in."""
+    """Gift quantity shipped equals the gift quantity finance wrote off, per promotion and SKU (004 出货管理 6).
+
+    Scope: gift lines of the month's promotions on shipped orders, refunded or not.
+    Clock: none.
+    Spec choice: all of the promotion's gift write-offs count, whatever month finance booked them in."""
     lines = promo_lines(ctx)
     shipped = lines[lines["gift"] & lines["shipped_at"].notna()]
     out = shipped["qty"].astype("float64").groupby([shipped["promo_id"], shipped["sku"]]).sum()
@@ -205,8 +221,12 @@ def _per_promo(ctx: Context, column: str) -> pd.Series:
 
 @rule("PRM-007", "promotions", "order_lines", "orders", "products")
 def cost_within_budget(ctx: Context) -> Measurement:
-    """Promotions of the month with a budget: cost (discount against retail on non-gift lines plus gifts
-    at retail, orders not refunded) within `budget` (003 二(五) 2)."""
+    """Promotion cost within budget (003 二(五) 2).
+
+    Scope: the month's promotions; cost = discount below retail on non-gift lines + gifts at retail,
+    on orders not refunded.
+    Clock: none.
+    Spec choice: observed is the cost, limit the budget."""
     promos = month_promotions(ctx)
     items = promos[promos["budget"].notna()]
     cost = items["promo_id"].map(_per_promo(ctx, "discount_cost") + _per_promo(ctx, "gift_cost")).astype("float64")
@@ -226,9 +246,11 @@ def cost_within_budget(ctx: Context) -> Measurement:
 
 @rule("PRM-008", "promotions", "order_lines", "orders")
 def revenue_reaches_target(ctx: Context) -> Measurement:
-    """Promotions of the month with a target: revenue (non-gift lines on paid, not refunded orders)
-    reaches `target_sales` (003 二(五) 4). Spec choice: only promotions ended by `as_of` are judged;
-    running ones are pending."""
+    """Promotion revenue reaches target_sales (003 二(五) 4).
+
+    Scope: the month's promotions that have ended by as_of; paid, not refunded, non-gift lines.
+    Clock: none.
+    Spec choice: running promotions are pending."""
     promos = month_promotions(ctx)
     items = promos[promos["target_sales"].notna()]
     revenue = items["promo_id"].map(_per_promo(ctx, "revenue")).astype("float64").fillna(0.0)

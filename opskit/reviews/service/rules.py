@@ -12,6 +12,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from ...report.masking import clip_text
 from ...rule import Context, Measurement, deadline, rule
 
 
@@ -21,7 +22,11 @@ def month_tickets(ctx: Context) -> pd.DataFrame:
 
 @rule("CS-001", "cs_tickets", columns={"cs_tickets": ("first_reply_at",)})
 def first_reply(ctx: Context) -> Measurement:
-    """Every ticket of the month: first reply within the limit after `created_at` (001 第五节 3)."""
+    """First reply within the limit after the ticket is created (001 第五节 3).
+
+    Scope: the month's tickets (by created_at, first occurrence of each ticket_id).
+    Clock: the rule's clock, calendar by default (`clock: business`: 08:50–18:10 working days).
+    Spec choice: no reply recorded is pending until as_of is past the limit."""
     return deadline(
         ctx,
         "CS-001",
@@ -36,9 +41,11 @@ def first_reply(ctx: Context) -> Measurement:
 
 @rule("CS-002", "cs_tickets", columns={"cs_tickets": ("resolved_at", "feedback_at")}, params={"took": "duration"})
 def after_sales_resolved(ctx: Context) -> Measurement:
-    """After-sales tickets: resolved within the limit, and a resolved one has `feedback_at` (001 第五节 3).
-    Spec choice: a ticket resolved in time without feedback is a finding with no `observed` or `limit`
-    (no threshold was broken); one still open within the limit is pending unless resolved unfed."""
+    """An after-sales ticket is resolved within the limit, and a resolved one has feedback (001 第五节 3).
+
+    Scope: the month's after_sales tickets.
+    Clock: the rule's clock, calendar by default.
+    Spec choice: resolved in time but never fed back is a finding of its own, with no observed value."""
     tickets = month_tickets(ctx)
     d = deadline(
         ctx,
@@ -68,7 +75,11 @@ def after_sales_resolved(ctx: Context) -> Measurement:
 
 @rule("CS-003", "cs_tickets", columns={"cs_tickets": ("feedback_at",)})
 def complaint_feedback(ctx: Context) -> Measurement:
-    """Complaints: `feedback_at` within the limit after `created_at` (003 四(二) 2)."""
+    """A complaint gets feedback within the limit after creation (003 四(二) 2).
+
+    Scope: the month's complaint tickets.
+    Clock: the rule's clock, calendar by default.
+    Spec choice: no feedback recorded is pending until as_of is past the limit."""
     tickets = month_tickets(ctx)
     return deadline(
         ctx,
@@ -85,7 +96,11 @@ def complaint_feedback(ctx: Context) -> Measurement:
 
 @rule("CS-004", "cs_tickets", columns={"cs_tickets": ("category",)})
 def classified(ctx: Context) -> Measurement:
-    """Every ticket of the month has a `category` (001 第五节 3, 000 第六章 3)."""
+    """Every ticket is classified: category not blank (001 第五节 3, 000 第六章 3).
+
+    Scope: the month's tickets.
+    Clock: none.
+    Spec choice: white space counts as blank."""
     tickets = month_tickets(ctx)
     return Measurement(
         tickets,
@@ -124,13 +139,14 @@ SCRIPT_PARAMS = {"words": "words", "text": "text"}
 def _script_rule(ctx: Context, rule_id: str, keep: str, message: str) -> Measurement:
     words, pattern = _phrases(ctx, rule_id)
     msgs = agent_messages(ctx).drop_duplicates("ticket_id", keep=keep)
+    breached = ~msgs["text"].str.contains(pattern, regex=True)
     return Measurement(
         msgs,
         key="ticket_id",
         message=message,
         dataset="cs_messages",
-        breached=~msgs["text"].str.contains(pattern, regex=True),
-        params={"words": words, "text": msgs["text"].str.slice(0, 60)},
+        breached=breached,
+        params={"words": words, "text": clip_text(msgs.loc[breached, "text"], 60)},  # failing rows only
         channel="channel",
         when="sent_at",
     )
@@ -138,31 +154,43 @@ def _script_rule(ctx: Context, rule_id: str, keep: str, message: str) -> Measure
 
 @rule("CS-005", "cs_tickets", "cs_messages", params=SCRIPT_PARAMS)
 def greeting(ctx: Context) -> Measurement:
-    """Online chats with an agent message: the first one greets with a greeting phrase (002 十 客服要求 2(1))."""
+    """An online chat's first agent message greets with one of `params.phrases` (002 十 客服要求 2(1)).
+
+    Scope: the month's online_chat tickets with at least one agent message.
+    Clock: none (messages in sent_at order).
+    Spec choice: a phrase anywhere in the first agent message counts."""
     return _script_rule(ctx, "CS-005", "first", "no_greeting")
 
 
 @rule("CS-006", "cs_tickets", "cs_messages", params=SCRIPT_PARAMS)
 def closing(ctx: Context) -> Measurement:
-    """Online chats with an agent message: the last one closes with a closing phrase (002 十 客服要求 2(3))."""
+    """An online chat's last agent message closes with one of `params.phrases` (002 十 客服要求 2(3)).
+
+    Scope: the month's online_chat tickets with at least one agent message.
+    Clock: none (messages in sent_at order).
+    Spec choice: a phrase anywhere in the last agent message counts."""
     return _script_rule(ctx, "CS-006", "last", "no_closing")
 
 
 @rule("CS-007", "cs_tickets", "cs_messages", params=SCRIPT_PARAMS)
 def polite_words(ctx: Context) -> Measurement:
-    """Online chats with an agent message: some agent message uses a polite word (002 十 客服要求 2(2));
-    the message quotes the chat's first agent message."""
+    """An online chat uses polite words: some agent message holds one of `params.phrases` (002 十 客服要求 2(2)).
+
+    Scope: the month's online_chat tickets with at least one agent message.
+    Clock: none.
+    Spec choice: one polite message is enough for the whole chat."""
     words, pattern = _phrases(ctx, "CS-007")
     msgs = agent_messages(ctx)
     polite = msgs["text"].str.contains(pattern, regex=True).groupby(msgs["ticket_id"]).any()
     first = msgs.drop_duplicates("ticket_id", keep="first").set_index("ticket_id", drop=False)
+    rude = ~polite.reindex(first.index).astype(bool)
     return Measurement(
         first,
         key="ticket_id",
         message="impolite",
         dataset="cs_messages",
-        breached=~polite.reindex(first.index).astype(bool),
-        params={"words": words, "text": first["text"].str.slice(0, 60)},
+        breached=rude,
+        params={"words": words, "text": clip_text(first.loc[rude, "text"], 60)},  # failing rows only
         channel="channel",
         when="sent_at",
     )

@@ -88,9 +88,11 @@ def _no_row(frame: pd.DataFrame) -> pd.DataFrame:
 
 @rule("STK-001", "stock_counts", params={"month": "text"})
 def counted_on_the_30th(ctx: Context) -> Measurement:
-    """Each first count (not a recount) of the month is dated on the limit's day, the month's last day in
-    a shorter month (004 库存管理 2). A month without any count is one finding keyed by the month;
-    spec choice: it is pending until its due day has begun."""
+    """The month's count (not a recount) is dated on the 30th, the last day in a shorter month (004 库存管理 2).
+
+    Scope: first counts dated in the month; no count at all is one finding keyed by the month.
+    Clock: calendar day of month.
+    Spec choice: a month without a count is pending until its due day has begun."""
     rp = ctx.policy["STK-001"]
     day = float(min(rp.limit, ctx.month.days_in_month))
     counts = month_counts(ctx)
@@ -121,8 +123,11 @@ def counted_on_the_30th(ctx: Context) -> Measurement:
 
 @rule("STK-002", "stock_counts", params={"counters": "text"})
 def two_counters(ctx: Context) -> Measurement:
-    """Each count of the month, recounts included, is made by at least the limit of distinct counters
-    (004 库存管理 2); names are split on `,` `，` `、` `/` `;` and spaces."""
+    """At least the limit of distinct counters on each count of the month, recounts included (004 库存管理 2).
+
+    Scope: the month's counts by count_id.
+    Clock: none.
+    Spec choice: names are split on , ， 、 / ; and spaces; the same name twice counts once."""
     counts = month_counts(ctx)
     names = counts["counters"].fillna("").str.split(COUNTER_SEPARATORS, regex=True).explode().str.strip()
     names = names[names != ""]
@@ -142,8 +147,11 @@ def two_counters(ctx: Context) -> Measurement:
 
 @rule("STK-003", "stock_counts", "stock_ledger", params={"counted": "qty", "book": "qty", "date": "date"})
 def count_matches_book(ctx: Context) -> Measurement:
-    """Each SKU's latest first count of the month against the book (ledger `closing_qty` that day, 0
-    without a ledger row): `observed` = counted − book, a variance beyond the tolerance (004 库存管理 3)."""
+    """The SKU's latest first count equals the ledger closing_qty of that day (004 库存管理 3).
+
+    Scope: SKUs counted in the month (first counts, not recounts).
+    Clock: none.
+    Spec choice: no ledger row on the count date means book 0; beyond the tolerance is a variance."""
     var = variances(ctx)
     return Measurement(
         var,
@@ -159,8 +167,11 @@ def count_matches_book(ctx: Context) -> Measurement:
 
 @rule("STK-004", "stock_counts", "stock_ledger")
 def variance_recounted(ctx: Context) -> Measurement:
-    """Each STK-003 variance is recounted within the limit: the event is the SKU's first recount dated
-    on or after the count's day (004 库存管理 3)."""
+    """Every STK-003 variance is recounted within the limit (004 库存管理 3).
+
+    Scope: SKUs with an STK-003 variance; the event is the first recount on or after the count's day.
+    Clock: calendar days.
+    Spec choice: no recount is pending until as_of is past the limit; a later recount is late."""
     return deadline(ctx, "STK-004", recounts(ctx), "count_date", "first_recount", key="sku", dataset="stock_counts")
 
 
@@ -171,9 +182,11 @@ def variance_recounted(ctx: Context) -> Measurement:
     params={"recount": "qty", "book": "qty", "date": "date", "retail": "money", "amount": "money"},
 )
 def shortage_charged(ctx: Context) -> Measurement:
-    """A shortage confirmed by the variance's latest recount (below the ledger `closing_qty` on the
-    recount's date) is charged at retail: `observed` = short quantity, `amount` = × retail price
-    (004 库存管理 3)."""
+    """A shortage confirmed by the latest recount is charged at retail (004 库存管理 3).
+
+    Scope: recounted SKUs whose recount is below the ledger closing_qty of the recount's date.
+    Clock: none.
+    Spec choice: observed is the short quantity, amount = short quantity × retail price."""
     rc = recounts(ctx)
     done = rc[rc["last_recount"].notna()].copy()
     done["book_then"] = book(ctx, done["sku"], done["last_recount"])
@@ -209,8 +222,11 @@ def shortage_charged(ctx: Context) -> Measurement:
 
 @rule("STK-006", "stock_ledger", columns={"stock_ledger": ()}, params={"date": "date"})
 def ledger_every_day(ctx: Context) -> Measurement:
-    """Every day of the month that has ended by `as_of` has ledger rows (004 库存管理 1); days not yet
-    ended are pending."""
+    """The ledger has rows for every day of the month that has ended by as_of (004 库存管理 1).
+
+    Scope: the month's days up to as_of.
+    Clock: calendar days.
+    Spec choice: one finding per missing day, keyed by the date."""
     days = pd.date_range(ctx.start, ctx.end - pd.Timedelta(days=1), freq="D")
     present = pd.DatetimeIndex(month_ledger(ctx)["date"].unique())
     frame = _no_row(pd.DataFrame({"date": days}))
@@ -237,10 +253,13 @@ def _sku_date(frame: pd.DataFrame) -> pd.Series:
     params={"closing": "qty", "expected": "qty", "opening": "qty", "previous": "qty", "previous_date": "date"},
 )
 def rolls_forward(ctx: Context) -> Measurement:
-    """Each ledger row of the month rolls forward: closing = opening + in + return − out − gift, and its
-    opening equals the closing of the SKU's previous ledger row when the data has one (004 仓库管理 5–6).
-    Spec choice: one finding per row; when both break, `observed` is the arithmetic difference and the
-    message names both."""
+    """Each ledger row rolls forward (004 仓库管理 5–6).
+
+    closing = opening + in + return − out − gift, and opening = the previous row's closing.
+
+    Scope: the month's ledger rows; the carry is checked where the data has the SKU's previous row.
+    Clock: none.
+    Spec choice: one finding per row; with both breaks, observed is the arithmetic difference."""
     rp = ctx.policy["STK-007"]
     ledger = month_ledger(ctx)
     q = {
@@ -274,8 +293,11 @@ def rolls_forward(ctx: Context) -> Measurement:
 
 @rule("STK-008", "stock_ledger", "finance_writeoffs", params={"ledger": "qty", "finance": "qty"})
 def purchases_written_off(ctx: Context) -> Measurement:
-    """Per SKU, the month's total ledger `in_qty` equals finance's purchase write-off for the month
-    (004 进货管理 3); a SKU on one side only counts with 0 on the other."""
+    """The month's ledger in_qty of a SKU equals finance's purchase write-off (004 进货管理 3).
+
+    Scope: SKUs on either side in the month; a SKU on one side only counts 0 on the other.
+    Clock: none.
+    Spec choice: observed is the difference ledger − finance."""
     ledger = month_ledger(ctx)
     ledger = ledger[ledger["in_month"]]
     received = ledger["in_qty"].astype("float64").fillna(0).groupby(ledger["sku"]).sum()
@@ -297,7 +319,11 @@ def purchases_written_off(ctx: Context) -> Measurement:
 
 @rule("STK-009", "stock_ledger", columns={"stock_ledger": ()})
 def no_negative_stock(ctx: Context) -> Measurement:
-    """Each ledger row of the month: no negative `closing_qty` (004 仓库管理 5)."""
+    """No negative closing_qty in the ledger (004 仓库管理 5).
+
+    Scope: the month's ledger rows.
+    Clock: none.
+    Spec choice: one finding per SKU and day."""
     ledger = month_ledger(ctx)
     scope = ledger[ledger["in_month"]]
     return Measurement(
