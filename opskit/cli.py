@@ -133,19 +133,32 @@ def cmd_samples(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .batch import run_month
+    import logging
+    import warnings
 
-    return run_month(
-        args.folder,
-        args.month,
-        args.out,
-        as_of=args.as_of,
-        policy=args.policy,
-        lang=args.lang,
-        notebooks=args.notebooks,
-        jobs=args.jobs,
-        timeout=args.timeout,
-    )
+    from .batch import run_month
+    from .errors import OpskitNotice, logger
+
+    handler = logging.StreamHandler(sys.stderr)  # the batch's notices as `notice:` lines, like `opskit check`
+    handler.setFormatter(logging.Formatter("notice: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", OpskitNotice)
+            return run_month(
+                args.folder,
+                args.month,
+                args.out,
+                as_of=args.as_of,
+                policy=args.policy,
+                lang=args.lang,
+                notebooks=args.notebooks,
+                jobs=args.jobs,
+                timeout=args.timeout,
+            )
+    finally:
+        logger.removeHandler(handler)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
