@@ -18,14 +18,14 @@ from typing import Any
 from .errors import OpskitError
 from .history_store import DEFAULT_FILE, STATUSES, HistoryStore, resolve_url
 from .report.history import parse_status
-from .report.i18n import LABELS
+from .report.i18n import t
 
 MONTH = re.compile(r"^\s*(\d{4}-\d{2})\b")
 MAX_PROBLEMS = 5
 
 
 def _labels(key: str) -> set[str]:
-    return {label.strip().lower() for label in LABELS[key]}
+    return {t(key, lang).strip().lower() for lang in ("zh", "en")}
 
 
 HEADERS = {

@@ -20,7 +20,7 @@ from ..loader import Data, Unloaded, load
 from ..runner import CheckResult, run_checks
 from .charts import chart_lang
 from .files import atomic_write_text
-from .i18n import columns, t
+from .i18n import columns, figure_text, localize_cells, present, status_text, t
 from .masking import PERSONAL_COLUMNS, for_managers, mask_frame
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ class Review:
             with warnings.catch_warnings():  # the review shows its own notices; no stderr text in reports
                 warnings.simplefilter("ignore", OpskitNotice)
                 data = load(data_root, month)
-                result = run_checks(data, month or data.month, as_of, policy, cls.rules)
+                result = run_checks(data, month or data.month, as_of, policy, cls.rules, lang)
         except OpskitError as exc:
             if strict:
                 raise
@@ -161,6 +161,7 @@ class Review:
     def rules_view(self) -> pd.DataFrame:
         """The rules this review checks, with the thresholds in force and their source clauses."""
         from ..policy import load_policy
+        from ..render import limit_text
         from ..runner import select_rules
 
         policy = self.result.policy if self.result else load_policy()
@@ -169,12 +170,12 @@ class Review:
             {
                 "rule_id": [r.id for r in rows],
                 "title": [r.title(self.lang) for r in rows],
-                "limit": [r.limit for r in rows],
+                "limit": [limit_text(r, r.limit, self.lang) for r in rows],  # 24小时, ¥…, 3: as the title says it
                 "unit": [r.unit for r in rows],
                 "source_clause": [r.source for r in rows],
             }
         )
-        frame["limit"] = frame["limit"].astype("object").where(frame["limit"].notna(), "—")
+        frame = localize_cells(frame, self.lang)
         return frame.rename(columns=columns(frame.columns, self.lang)).set_index(t("rule_id", self.lang))
 
     def kpi_view(self) -> pd.DataFrame:
@@ -182,30 +183,42 @@ class Review:
 
         items, before = self.kpis(), previous_kpis(self)
         frame = pd.DataFrame(
-            {t("metric", self.lang): [t(k, self.lang) for k in items], t("value", self.lang): list(items.values())}
+            {
+                t("metric", self.lang): [t(k, self.lang, self.policy) for k in items],
+                t("value", self.lang): [figure_text(k, v, self.lang) for k, v in items.items()],
+            }
         )
         if before:
             frame[t("previous_month", self.lang)] = [before.get(k) for k in items]
             frame[t("change", self.lang)] = [change(v, before.get(k)) for k, v in items.items()]
         return frame
 
+    @property
+    def policy(self):
+        """The policy in force for this review (titles and labels state its limits)."""
+        return self.result.policy if self.result else None
+
     def summary_view(self) -> pd.DataFrame:
         summary = self.result.summary if self.result else pd.DataFrame(columns=SUMMARY_VIEW)
         view = summary.assign(
             title=summary["title_zh"] if self.lang == "zh" else summary["title"],
-            share_failed=(summary["share_failed"] * 100).round(1).astype("str").str.replace("nan", "—") + "%",
-        )[SUMMARY_VIEW]
+            status=status_text(summary["status"].astype("str"), self.lang),
+        ).reindex(columns=SUMMARY_VIEW)
         return view.rename(columns=columns(SUMMARY_VIEW, self.lang))
 
     def findings_view(self, findings: pd.DataFrame | None = None, *, followup: bool = True) -> pd.DataFrame:
         """The findings as shown; with earlier months known, with their id, recurrence and follow-up (整改)."""
-        frame = self.findings if findings is None else findings
-        view = self.shown(frame.reindex(columns=FINDING_VIEW)).rename(columns=columns(FINDING_VIEW, self.lang))
+        source = self.findings if findings is None else findings
+        frame = source.reindex(columns=FINDING_VIEW)
+        if self.masked and self.result is not None and len(frame):
+            # personal message parameters masked by kind, not by guessing at the text
+            frame = frame.assign(message=self.result.messages(self.lang, mask=True).reindex(frame.index))
+        view = self.shown(frame).rename(columns=columns(FINDING_VIEW, self.lang))
         if self.history is None or not followup:
             return view
         from .history import with_followup
 
-        return with_followup(view, frame, self)
+        return with_followup(view, source, self)
 
     @property
     def masked(self) -> bool:
@@ -214,7 +227,9 @@ class Review:
         return policy_allows and for_managers()
 
     def shown(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """A frame as the audience may see it (masked for managers)."""
+        """A frame as the audience may see it: codes shown by their names in the review's language, and
+        personal data masked for managers."""
+        frame = localize_cells(frame, self.lang)
         return mask_frame(frame, {c: t(c, self.lang) for c in PERSONAL_COLUMNS}) if self.masked else frame
 
     # ------------------------------------------------------------------ output
@@ -232,7 +247,8 @@ class Review:
 
         before = previous_kpis(self)
         cells = "".join(
-            f'<div class="opskit-kpi">{html.escape(t(k, self.lang))}<b>{html.escape(_fmt(v))}</b>'
+            f'<div class="opskit-kpi">{html.escape(t(k, self.lang, self.policy))}'
+            f"<b>{html.escape(figure_text(k, v, self.lang))}</b>"
             f'<small class="opskit-change">{html.escape(change_text(k, v, before.get(k), self.lang))}</small></div>'
             for k, v in self.kpis().items()
         )
@@ -293,14 +309,6 @@ class Review:
         return chart_lang(self.lang)
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.1%}" if 0 <= value <= 1 and not value.is_integer() else f"{value:,.2f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
 def _jsonable(value: Any) -> Any:
     if hasattr(value, "item"):
         return value.item()
@@ -309,7 +317,7 @@ def _jsonable(value: Any) -> Any:
 
 def table_html(frame: pd.DataFrame, max_rows: int = 500) -> str:
     """An escaped HTML table; long tables are cut with a note rather than flooding the page."""
-    shown = frame.head(max_rows)
+    shown = present(frame.head(max_rows))
     body = shown.to_html(
         index=False,
         classes="opskit-table",
