@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import keys
 from .loader import Data
 from .policy import Policy, RulePolicy
 
@@ -35,6 +36,7 @@ class Rule:
     needs: tuple[str, ...]
     fn: Callable[[Context], Outcome]
     columns: dict[str, tuple[str, ...]] | None = None
+    month_first: tuple[str, ...] = ()
 
 
 REGISTRY: dict[str, Rule] = {}
@@ -49,14 +51,18 @@ def all_rules() -> dict[str, Rule]:
 
 
 def rule(
-    rule_id: str, *needs: str, columns: dict[str, tuple[str, ...]] | None = None
+    rule_id: str,
+    *needs: str,
+    columns: dict[str, tuple[str, ...]] | None = None,
+    month_first: tuple[str, ...] = (),
 ) -> Callable[[Callable[[Context], Outcome]], Callable[[Context], Outcome]]:
     """Register a check under its spec id, with the datasets it cannot run without and, where
     declared, the columns it reads beyond each dataset's required ones (so a run of a few rules
-    parses only those)."""
+    parses only those) and the datasets it reads only through `Context.first_in_month` (so a run
+    of such rules loads only the month's first records of those: see `MONTH_FIRST`)."""
 
     def register(fn: Callable[[Context], Outcome]) -> Callable[[Context], Outcome]:
-        REGISTRY[rule_id] = Rule(rule_id, needs, fn, columns)
+        REGISTRY[rule_id] = Rule(rule_id, needs, fn, columns, month_first)
         return fn
 
     return register
@@ -76,6 +82,23 @@ def columns_needed(rule_ids: list[str]) -> dict[str, set[str] | None]:
             elif needed[dataset] is not None:
                 needed[dataset] |= set(declared)
     return needed
+
+
+# dataset → (key, time that dates it in a month), as the rules call `Context.first_in_month`
+MONTH_FIRST = {"orders": ("order_id", "created_at"), "cs_tickets": ("ticket_id", "created_at")}
+
+
+def month_first_needed(rule_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """Datasets that every chosen rule reading them reads only as the month's first records."""
+    readers: dict[str, list[Rule]] = {}
+    for rule_id in rule_ids:
+        for dataset in all_rules()[rule_id].needs:
+            readers.setdefault(dataset, []).append(all_rules()[rule_id])
+    return {
+        dataset: MONTH_FIRST[dataset]
+        for dataset, rules in readers.items()
+        if dataset in MONTH_FIRST and all(dataset in r.month_first for r in rules)
+    }
 
 
 @dataclass
@@ -118,14 +141,21 @@ class Context:
 
         def make() -> pd.DataFrame:
             frame = self.data[dataset]
-            repeated = frame[key].duplicated(keep="first")
-            if repeated.any():
+            loaded = getattr(self.data, "month_first", {}).get(dataset)
+            if loaded is not None and loaded[:3] == (key, when, str(self.month)):
+                first, later = frame.copy(deep=False), loaded[3]  # the loader kept exactly these rows
+            else:
+                repeated = keys.repeated(frame[key])
+                later = int(repeated.sum())
+                first = frame[~repeated] if later else frame
+                in_month = self.in_month(first[when])
+                first = first.copy(deep=False) if in_month.all() else first[in_month]  # no copy of the data
+            if later:
                 self.notice(
-                    f"{self.data.files[dataset]}: {int(repeated.sum())} later rows of repeated {key} values "
+                    f"{self.data.files[dataset]}: {later} later rows of repeated {key} values "
                     f"set aside; rules use each one's first occurrence{note}"
                 )
-            first = frame[~repeated] if repeated.any() else frame
-            return first[self.in_month(first[when])]
+            return first
 
         return self.cached(f"first:{dataset}", make)
 
@@ -232,7 +262,8 @@ def duration_rule(
     """The common shape of "`end` within the limit after `start`" rules (ORD-001..003, CS, PRM, STK)."""
     rp = ctx.policy[rule_id]
     in_scope = frame[start].notna() if scope is None else scope & frame[start].notna()
-    items = frame[in_scope]
+    used = [c for c in dict.fromkeys((key, start, end, "channel", "_row")) if c in frame.columns]
+    items = frame[used] if in_scope.all() else frame.loc[in_scope, used]  # the columns read, not the frame
     channel = items.get("channel")
     d = measure(ctx, rp, items[start], items[end], channel)
     bad = items[d.breached]

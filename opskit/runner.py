@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import OpskitError
-from .loader import Data, load
+from .loader import Data, MonthFirst, load, resolve_folder
 from .policy import Policy, load_policy
-from .rule import FINDING_COLUMNS, Context, all_rules, columns_needed
+from .rule import FINDING_COLUMNS, Context, all_rules, columns_needed, month_first_needed
 
 COLUMNS = [
     "rule_id",
@@ -52,8 +52,8 @@ class CheckResult:
     notices: list[str] = field(default_factory=list)
 
 
-def parse_month(month: str | None, data: Data) -> pd.Period:
-    text = month or data.month
+def parse_month(month: str | None, data: Data | None) -> pd.Period:
+    text = month or (data.month if data is not None else None)
     if not text:
         raise OpskitError("no month given and the data folder is not named YYYY-MM: pass month='2026-10'")
     match = re.fullmatch(r"\s*(\d{4})\s*[-/年]\s*(\d{1,2})\s*月?\s*", str(text))
@@ -89,6 +89,24 @@ def select_rules(rules: str | list[str] | None) -> list[str]:
     return sorted(chosen)
 
 
+def _month_first_plan(
+    folder: str | Path, month: str | None, chosen: list[str], needed: dict[str, set[str] | None]
+) -> dict[str, MonthFirst]:
+    """What the loader may cut to the month's first records before parsing: the datasets that every
+    chosen rule reads only that way, when the month is known before loading."""
+    try:
+        _, folder_month = resolve_folder(folder, month)
+        period = parse_month(month or folder_month, None)
+    except OpskitError:
+        return {}  # loading reports the problem with the folder or the month in full
+    start, end = period.start_time, (period + 1).start_time
+    return {
+        dataset: MonthFirst(key, when, start, end, str(period))
+        for dataset, (key, when) in month_first_needed(chosen).items()
+        if needed.get(dataset) is not None  # a dataset read whole is checked whole for exact duplicates
+    }
+
+
 def run_checks(
     data: Data | str | Path,
     month: str | None = None,
@@ -100,7 +118,8 @@ def run_checks(
     if not isinstance(data, Data):
         chosen = select_rules(rules)
         needed = columns_needed(chosen)
-        data = load(data, month, datasets=set(needed) | {"products"}, columns=needed)
+        plan = _month_first_plan(data, month, chosen, needed)
+        data = load(data, month, datasets=set(needed) | {"products"}, columns=needed, month_first=plan)
     policy = policy if isinstance(policy, Policy) else load_policy(policy)
     period = parse_month(month, data)
     ctx = Context(data, period, parse_as_of(as_of, period), policy, notices=list(data.notices))

@@ -46,7 +46,7 @@ def registration(ctx: Context) -> pd.DataFrame:
     return ctx.cached("registration", make)
 
 
-@rule("ORD-001", "orders", columns={"orders": ("accepted_at", "contacted_at")})
+@rule("ORD-001", "orders", columns={"orders": ("accepted_at", "contacted_at")}, month_first=("orders",))
 def contact_after_acceptance(ctx: Context) -> Outcome:
     return duration_rule(
         ctx,
@@ -61,7 +61,7 @@ def contact_after_acceptance(ctx: Context) -> Outcome:
     )
 
 
-@rule("ORD-002", "orders", columns={"orders": ("confirmed_at", "handed_off_at")})
+@rule("ORD-002", "orders", columns={"orders": ("confirmed_at", "handed_off_at")}, month_first=("orders",))
 def hand_off_after_confirmation(ctx: Context) -> Outcome:
     return duration_rule(
         ctx,
@@ -76,7 +76,7 @@ def hand_off_after_confirmation(ctx: Context) -> Outcome:
     )
 
 
-@rule("ORD-003", "orders", columns={"orders": ("paid_at", "shipped_at", "refunded_at")})
+@rule("ORD-003", "orders", columns={"orders": ("paid_at", "shipped_at", "refunded_at")}, month_first=("orders",))
 def ship_after_payment(ctx: Context) -> Outcome:
     orders = month_orders(ctx)
     refunded_unshipped = orders["refunded_at"].notna() & orders["shipped_at"].isna()
@@ -94,7 +94,7 @@ def ship_after_payment(ctx: Context) -> Outcome:
     )
 
 
-@rule("ORD-004", "orders", columns={"orders": ("shipped_at", "special_case", *SIGN_OFFS)})
+@rule("ORD-004", "orders", columns={"orders": ("shipped_at", "special_case", *SIGN_OFFS)}, month_first=("orders",))
 def dealer_sign_offs(ctx: Context) -> Outcome:
     rp = ctx.policy["ORD-004"]
     orders = month_orders(ctx)
@@ -129,7 +129,7 @@ def dealer_sign_offs(ctx: Context) -> Outcome:
     )
 
 
-@rule("ORD-005", "orders", columns={"orders": ("paid_at", "shipped_at")})
+@rule("ORD-005", "orders", columns={"orders": ("paid_at", "shipped_at")}, month_first=("orders",))
 def paid_before_shipping(ctx: Context) -> Outcome:
     orders = month_orders(ctx)
     scope = orders[orders["shipped_at"].notna()]
@@ -155,7 +155,7 @@ def paid_before_shipping(ctx: Context) -> Outcome:
     )
 
 
-@rule("ORD-006", "orders", "customers")
+@rule("ORD-006", "orders", "customers", month_first=("orders",))
 def registered_customer(ctx: Context) -> Outcome:
     scope = registration(ctx)
     reg = scope[scope["unknown"] | scope["late"]]
@@ -180,7 +180,7 @@ def registered_customer(ctx: Context) -> Outcome:
     )
 
 
-@rule("ORD-007", "orders", "customers")
+@rule("ORD-007", "orders", "customers", month_first=("orders",))
 def registered_pay_account(ctx: Context) -> Outcome:
     reg = registration(ctx)
     checked = reg[reg["account_checked"]]
@@ -201,7 +201,7 @@ def registered_pay_account(ctx: Context) -> Outcome:
     )
 
 
-@rule("ORD-008", "orders", "customers", "order_lines", "products")
+@rule("ORD-008", "orders", "customers", "order_lines", "products", month_first=("orders",))
 def retail_price_when_unregistered(ctx: Context) -> Outcome:
     reg = registration(ctx)
     offenders = reg[reg["unknown"] | reg["late"] | reg["foreign_account"]]
@@ -241,7 +241,7 @@ def retail_price_when_unregistered(ctx: Context) -> Outcome:
     )
 
 
-@rule("ORD-009", "orders", columns={"orders": ("paid_at", "shipped_at", "delivered_at")})
+@rule("ORD-009", "orders", columns={"orders": ("paid_at", "shipped_at", "delivered_at")}, month_first=("orders",))
 def possible_timestamps(ctx: Context) -> Outcome:
     orders = month_orders(ctx)
     problems = {

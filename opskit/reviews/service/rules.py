@@ -18,7 +18,7 @@ def month_tickets(ctx: Context) -> pd.DataFrame:
     return ctx.first_in_month("cs_tickets", "ticket_id", "created_at")
 
 
-@rule("CS-001", "cs_tickets", columns={"cs_tickets": ("first_reply_at",)})
+@rule("CS-001", "cs_tickets", columns={"cs_tickets": ("first_reply_at",)}, month_first=("cs_tickets",))
 def first_reply(ctx: Context) -> Outcome:
     return duration_rule(
         ctx,
@@ -33,7 +33,7 @@ def first_reply(ctx: Context) -> Outcome:
     )
 
 
-@rule("CS-002", "cs_tickets", columns={"cs_tickets": ("resolved_at", "feedback_at")})
+@rule("CS-002", "cs_tickets", columns={"cs_tickets": ("resolved_at", "feedback_at")}, month_first=("cs_tickets",))
 def after_sales_resolved(ctx: Context) -> Outcome:
     rp = ctx.policy["CS-002"]
     tickets = month_tickets(ctx)
@@ -69,7 +69,7 @@ def after_sales_resolved(ctx: Context) -> Outcome:
     )
 
 
-@rule("CS-003", "cs_tickets", columns={"cs_tickets": ("feedback_at",)})
+@rule("CS-003", "cs_tickets", columns={"cs_tickets": ("feedback_at",)}, month_first=("cs_tickets",))
 def complaint_feedback(ctx: Context) -> Outcome:
     tickets = month_tickets(ctx)
     return duration_rule(
@@ -86,7 +86,7 @@ def complaint_feedback(ctx: Context) -> Outcome:
     )
 
 
-@rule("CS-004", "cs_tickets", columns={"cs_tickets": ("category",)})
+@rule("CS-004", "cs_tickets", columns={"cs_tickets": ("category",)}, month_first=("cs_tickets",))
 def classified(ctx: Context) -> Outcome:
     tickets = month_tickets(ctx)
     bad = tickets[tickets["category"].isna()]
@@ -145,17 +145,17 @@ def _script_rule(ctx: Context, rule_id: str, keep: str, which: str) -> Outcome:
     )
 
 
-@rule("CS-005", "cs_tickets", "cs_messages")
+@rule("CS-005", "cs_tickets", "cs_messages", month_first=("cs_tickets",))
 def greeting(ctx: Context) -> Outcome:
     return _script_rule(ctx, "CS-005", "first", "first")
 
 
-@rule("CS-006", "cs_tickets", "cs_messages")
+@rule("CS-006", "cs_tickets", "cs_messages", month_first=("cs_tickets",))
 def closing(ctx: Context) -> Outcome:
     return _script_rule(ctx, "CS-006", "last", "last")
 
 
-@rule("CS-007", "cs_tickets", "cs_messages")
+@rule("CS-007", "cs_tickets", "cs_messages", month_first=("cs_tickets",))
 def polite_words(ctx: Context) -> Outcome:
     words, pattern = _phrases(ctx, "CS-007")
     msgs = agent_messages(ctx)
