@@ -35,11 +35,15 @@ def repeated_arrow(arrow, trim: bool = False) -> np.ndarray | None:
     if not (pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type)):
         return None
     chunks = arrow.chunks if isinstance(arrow, pa.ChunkedArray) else [arrow]
+    longest = pc.max(pc.binary_length(arrow)).as_py()  # one width for every chunk: equal ids, equal words
+    if longest > _MAX_WIDTH:
+        return None
+    width = max(8, (longest + 7) // 8 * 8)
     mixed = []
     for chunk in chunks:
         if trim:
             chunk = pc.utf8_trim_whitespace(chunk)
-        words = _words(chunk)
+        words = _words(chunk, width)
         if words is None:
             return None
         mixed.append(_mix(*words))
@@ -54,8 +58,9 @@ def repeated_arrow(arrow, trim: bool = False) -> np.ndarray | None:
     return out
 
 
-def _words(chunk) -> tuple[np.ndarray, np.ndarray] | None:
-    """Each value as a row of uint64 words (zero-padded ASCII) and its length; None when not plain ASCII ids."""
+def _words(chunk, width: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each value as a row of `width // 8` uint64 words (zero-padded ASCII) and its length; None when
+    not plain ASCII."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -64,10 +69,6 @@ def _words(chunk) -> tuple[np.ndarray, np.ndarray] | None:
     if not pc.all(pc.string_is_ascii(chunk)).as_py():
         return None
     lengths = pc.binary_length(chunk)
-    longest = pc.max(lengths).as_py()
-    if longest > _MAX_WIDTH:
-        return None
-    width = max(8, (longest + 7) // 8 * 8)
     padded = pc.ascii_rpad(chunk, width=width, padding="\x00")
     offsets_type = np.int64 if pa.types.is_large_string(padded.type) else np.int32
     _, offsets, data = padded.buffers()

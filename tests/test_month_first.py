@@ -217,3 +217,11 @@ def test_chinese_order_ids_are_cut_alike(tmp_path, fmt):
     pd.testing.assert_frame_equal(cut.findings, whole.findings)
     assert cut.notices == whole.notices
     assert set(cut.findings["key"]) == {"订单-LATE", "订单-NEVER", "订单-PADDED"}
+
+
+def test_repeated_across_chunks_of_different_widths():
+    import pyarrow as pa
+
+    arrow = pa.chunked_array([["AAAAA", "B"], ["C" * 20, "AAAAA"], [" AAAAA  ", "D"]])
+    assert keys.repeated_arrow(arrow).tolist() == [False, False, False, True, False, False]
+    assert keys.repeated_arrow(arrow, trim=True).tolist() == [False, False, False, True, True, False]
