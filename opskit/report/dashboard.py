@@ -7,6 +7,9 @@ the widget values, so the app is tested without a browser.
 
 from __future__ import annotations
 
+import html
+import sys
+import traceback
 from pathlib import Path
 
 import ipywidgets as W
@@ -15,7 +18,7 @@ from IPython.display import HTML, display
 
 from ..loader import month_folders
 from .i18n import t
-from .review import Review, table_html
+from .review import TABLE_CSS, Review, table_html
 
 
 class ReviewApp:
@@ -64,10 +67,33 @@ class ReviewApp:
         """Load and check the chosen month, then draw everything again."""
         if self.month.value is None:
             return
-        self.review = self.review_cls.open(
-            self.data_root, self.month.value, as_of=self.as_of, policy=self.policy, lang=self.lang, strict=False
-        )
+        self.review = None  # nothing of the previous month may stay on screen, whatever happens next
+        try:
+            self.review = self.review_cls.open(
+                self.data_root, self.month.value, as_of=self.as_of, policy=self.policy, lang=self.lang, strict=False
+            )
+        except Exception:  # noqa: BLE001 - a viewer gets a plain message; the log gets the traceback
+            self.fail()
+            return
         self.draw_head()
+
+    def fail(self) -> None:
+        """Replace everything shown by one plain message in the page's language (the traceback goes to the
+        server's log, never to the page)."""
+        traceback.print_exc(file=sys.__stderr__)
+        self.review = None
+        self._filling = True
+        try:
+            for widget in self.choices.values():
+                widget.options = [(t("all", self.lang), "")]
+                widget.value = ""
+        finally:
+            self._filling = False
+        message = html.escape(t("dashboard_error", self.lang))
+        self.table.clear_output()
+        with self.head:
+            self.head.clear_output()
+            display(HTML(f'{TABLE_CSS}<div class="opskit-error">{message}</div>'))
 
     @property
     def rule(self) -> W.Dropdown:
@@ -95,6 +121,12 @@ class ReviewApp:
     # ------------------------------------------------------------------ drawing
 
     def draw_head(self) -> None:
+        try:
+            self._draw_head()
+        except Exception:  # noqa: BLE001 - see fail()
+            self.fail()
+
+    def _draw_head(self) -> None:
         review = self.review
         self._filling = True
         try:
@@ -117,13 +149,20 @@ class ReviewApp:
                 display(HTML(""))
             else:
                 review.display_head()
-        self.redraw()
+        self._redraw()
 
     def redraw(self) -> None:
+        try:
+            self._redraw()
+        except Exception:  # noqa: BLE001 - see fail()
+            self.fail()
+
+    def _redraw(self) -> None:
+        if self.review is None or self.review.error:
+            self.table.clear_output()  # at once: a deferred clear waits for output that never comes
+            return
         with self.table:
             self.table.clear_output(wait=True)
-            if self.review is None or self.review.error:
-                return
             shown = self.filtered()
             label = f"{t(self.review.browse_title, self.lang)}: {len(shown)} {t('n_rows', self.lang)}"
             caption = f'<h4 class="opskit-count">{label}</h4>'

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import html
 import json
+import warnings
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..errors import OpskitError
-from ..loader import Data, load
+from ..errors import OpskitError, OpskitNotice
+from ..loader import Data, Unloaded, load
 from ..runner import CheckResult, run_checks
 from .charts import chart_lang
 from .files import atomic_write_text
@@ -42,7 +43,9 @@ class Review:
     filters: ClassVar[tuple[str, ...]] = ("rule_id", "channel")
     browse_title: ClassVar[str] = "findings_table"
 
-    def __init__(self, data: Data | None, result: CheckResult | None, lang: str = "zh", error: str | None = None):
+    def __init__(
+        self, data: Data | Unloaded | None, result: CheckResult | None, lang: str = "zh", error: str | None = None
+    ):
         self.data, self.result, self.lang, self.error = data, result, lang, error
         self.data_root: Path | None = None
         self._cache: dict[str, Any] = {}
@@ -68,12 +71,14 @@ class Review:
     ) -> Review:
         """Load and check one month; with `strict=False` bad data becomes a message instead of an error."""
         try:
-            data = load(data_root, month)
-            result = run_checks(data, month or data.month, as_of, policy, cls.rules)
+            with warnings.catch_warnings():  # the review shows its own notices; no stderr text in reports
+                warnings.simplefilter("ignore", OpskitNotice)
+                data = load(data_root, month)
+                result = run_checks(data, month or data.month, as_of, policy, cls.rules)
         except OpskitError as exc:
             if strict:
                 raise
-            return cls(None, None, lang, error=str(exc))
+            return cls(Unloaded(exc), None, lang, error=str(exc))
         review = cls(data, result, lang)
         review.data_root = Path(data_root)
         return review
@@ -182,8 +187,11 @@ class Review:
         return f"{TABLE_CSS}<h3>{html.escape(self.title)} · {html.escape(self.month)}</h3><div>{cells}</div>"
 
     def error_html(self) -> str:
-        message = html.escape(self.error or "")
-        return f'{TABLE_CSS}<div class="opskit-error"><b>{t("data_error", self.lang)}</b><br>{message}</div>'
+        message = html.escape(self.error or "")  # every bad cell on its own line
+        return (
+            f'{TABLE_CSS}<div class="opskit-error"><b>{t("data_error", self.lang)}</b>'
+            f'<div style="white-space:pre-wrap">{message}</div></div>'
+        )
 
     def display_head(self) -> None:
         """Headline figures, charts, the rule summary and the review's tables: what both the static
