@@ -102,15 +102,30 @@ def parse_as_of(as_of: str | pd.Timestamp | None, month: pd.Period) -> pd.Timest
 
 def rows_by_month(data: Data) -> pd.Series:
     """Rows per month over the month-dated datasets (orders, tickets, promotions, ledger, counts, write-offs)."""
-    parts = []
+    totals: dict[str, int] = {}
+    cut = getattr(data, "month_first", {})
     for name, column in MONTH_DATED.items():
-        if name in data.frames and column in data[name]:
-            parts.append(data[name][column].dropna().dt.to_period("M").astype("str"))
+        if name in cut and cut[name][1] == column:
+            counted = cut[name][4]  # the loader counted the whole file before keeping the month's first records
+        elif name in data.frames and column in data[name]:
+            counted = _months(data[name][column])
+        else:
+            continue
+        for month, n in counted.items():
+            totals[month] = totals.get(month, 0) + n
     if "finance_writeoffs" in data.frames:
-        parts.append(data["finance_writeoffs"]["month"].dropna().astype("str"))
-    if not parts:
+        for month, n in data["finance_writeoffs"]["month"].dropna().astype("str").value_counts().items():
+            totals[month] = totals.get(month, 0) + int(n)
+    if not totals:
         return pd.Series(dtype="int64")
-    return pd.concat(parts, ignore_index=True).value_counts()
+    return pd.Series(totals, dtype="int64").sort_values(ascending=False, kind="stable")
+
+
+def _months(times: pd.Series) -> dict[str, int]:
+    """Rows per `YYYY-MM` of a time column, counted on month numbers (no text per row)."""
+    from .loader import months_of
+
+    return months_of(times.to_numpy(dtype="datetime64[ns]"))
 
 
 def refuse_impossible_month(data: Data, period: pd.Period) -> list[str]:

@@ -126,7 +126,9 @@ def test_the_loader_converts_only_the_month_first_records(tmp_path, fmt):
     orders = data["orders"]
     assert list(orders["order_id"]) == ["LATE", "OK", "NEVER", "EARLY", "PADDED"]
     assert list(orders["_row"]) == ([3, 5, 7, 8, 10] if fmt == "csv" else [2, 4, 6, 7, 9])
-    assert data.month_first == {"orders": ("order_id", "created_at", "2026-10", 3)}
+    assert data.month_first == {
+        "orders": ("order_id", "created_at", "2026-10", 3, {"2026-09": 1, "2026-10": 8, "2026-11": 1})
+    }
 
 
 def test_a_bad_cell_outside_the_month_does_not_stop_a_month_check(tmp_path):
@@ -225,3 +227,14 @@ def test_repeated_across_chunks_of_different_widths():
     arrow = pa.chunked_array([["AAAAA", "B"], ["C" * 20, "AAAAA"], [" AAAAA  ", "D"]])
     assert keys.repeated_arrow(arrow).tolist() == [False, False, False, True, False, False]
     assert keys.repeated_arrow(arrow, trim=True).tolist() == [False, False, False, True, True, False]
+
+
+def test_month_notices_count_the_whole_file(tmp_path):
+    rows = _orders()
+    september = [dict(r, order_id=f"SEP{i}", created_at="2026-09-10 10:00:00") for i, r in enumerate(rows * 3)]
+    folder = write(tmp_path / "export", orders=rows + september)  # not named by month: the month is asked for
+    whole = run_checks(opskit.load(folder), "2026-10", rules="ORD-003")
+    cut = run_checks(folder, "2026-10", rules="ORD-003")
+    assert cut.notices == whole.notices
+    assert any("most rows of this data fall in 2026-09 (31 rows), only 8 in 2026-10" in n for n in cut.notices)
+    pd.testing.assert_frame_equal(cut.findings, whole.findings)
