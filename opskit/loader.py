@@ -850,10 +850,29 @@ def shape(
     return frame
 
 
+_TOTALS_PATTERN = "|".join(re.escape(label) for label in TOTALS_LABELS)
+
+
+def _may_hold_totals(values: pd.Series) -> bool:
+    """False when no cell of an Arrow text column contains a totals word anywhere (one substring scan,
+    no stripped or case-folded copy of the column); the exact test then runs only where it may hold."""
+    arrow = getattr(values.array, "_pa_array", None)
+    if arrow is None:
+        return True
+    import pyarrow.compute as pc
+
+    try:
+        return bool(pc.any(pc.match_substring_regex(arrow, _TOTALS_PATTERN, ignore_case=True)).as_py())
+    except NotImplementedError:  # pragma: no cover - a column type without the kernel
+        return True
+
+
 def _set_aside_totals(raw: RawTable, body, ds: Dataset, file: str, mapping: dict, notices: list[str]):
     """A totals row (合计/总计/小计 as the row's first text, its key blank) is the export's own sum, not a
     record: it is set aside with a notice instead of failing the load on its blank key."""
-    text_columns = [c for c in raw.body.columns if raw.body[c].dtype.kind not in "biufcmMb"]
+    text_columns = [
+        c for c in raw.body.columns if raw.body[c].dtype.kind not in "biufcmMb" and _may_hold_totals(raw.body[c])
+    ]
     if not text_columns or raw.body.empty:
         return body, raw.rows
     labelled = pd.concat(
