@@ -7,7 +7,7 @@ import sys
 
 import pandas as pd
 import pytest
-from helpers import ROOT, SAMPLES
+from helpers import ROOT, SAMPLES, report_entries
 from openpyxl import load_workbook
 
 from opskit.batch import run_month
@@ -139,7 +139,7 @@ def test_rerun_replaces_the_month_and_leaves_no_staging(batch, tmp_path):
     (out / "2026-10" / "stale.txt").write_text("old")
     assert run_month(SAMPLES, "2026-10", out, notebooks=["order_sla_audit"]) == 0
     assert not (out / "2026-10" / "stale.txt").exists()
-    assert sorted(p.name for p in out.iterdir()) == ["2026-10"]
+    assert report_entries(out) == ["2026-10"]
 
 
 def test_broken_input_fails_naming_notebook_and_cell(tmp_path):
@@ -168,5 +168,5 @@ def test_broken_input_fails_naming_notebook_and_cell(tmp_path):
     assert "order_sla_audit: FAILED: cell 3 (import opskit): DataError: orders.csv, row 2" in out.stdout
     assert "opskit run: order_sla_audit failed at cell 3" in out.stderr and "京东" in out.stderr
     assert "findings.csv" not in out.stdout
-    assert not (tmp_path / "out" / "2026-10" / "order_sla_audit.html").exists()
-    assert [p.name for p in (tmp_path / "out").iterdir()] == ["2026-10"]
+    assert not (tmp_path / "out" / "2026-10.failed" / "order_sla_audit.html").exists()
+    assert report_entries(tmp_path / "out") == ["2026-10.failed"]  # no complete month to keep, none made
