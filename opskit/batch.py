@@ -39,9 +39,10 @@ from .publish import (
     remove_stale_staging,
     worker_dies_with_parent,
 )
+from .render import readable_findings
 from .report.excel import write_workbook
 from .report.files import _umask, atomic_write_text, safe_cells
-from .report.i18n import t
+from .report.i18n import figure_text, t
 from .report.masking import AUDIENCE, for_managers, mask_frame, scrub_notebook
 from .report.notebooks import NOTEBOOK_DIR, REVIEWS, review_class
 from .runner import CheckResult, run_checks, select_rules
@@ -149,13 +150,16 @@ def export_html(notebook: Path, html_path: Path) -> Path:
 
 def _review_result(result: CheckResult, rules: str) -> CheckResult:
     ids = set(select_rules(rules))
+    mine = result.findings["rule_id"].isin(ids)
     return CheckResult(
-        result.findings[result.findings["rule_id"].isin(ids)].reset_index(drop=True),
+        result.findings[mine].reset_index(drop=True),
         result.summary[result.summary["rule_id"].isin(ids)].reset_index(drop=True),
         result.month,
         result.as_of,
         result.policy,
         result.notices,
+        result.params[mine].reset_index(drop=True) if result.params is not None else None,  # to render masked
+        result.lang,
     )
 
 
@@ -172,9 +176,8 @@ def write_month_outputs(
     """findings.csv, kpis.json (with the input files' sizes and hashes) and the managers' workbook,
     computed from opskit (not scraped)."""
     data = load(data_root, month)
-    result = run_checks(data, month, as_of, policy)
-    shown = mask_frame(result.findings) if result.policy.masking and for_managers() else result.findings
-    atomic_write_text(staging / "findings.csv", safe_cells(shown).to_csv(index=False))
+    result = run_checks(data, month, as_of, policy, lang=lang)
+    atomic_write_text(staging / "findings.csv", safe_cells(findings_file(result)).to_csv(index=False))
     kpis = {}
     for path in sorted((staging / "kpis").glob("*.json")):
         kpis[path.stem] = json.loads(path.read_text(encoding="utf-8"))
@@ -193,7 +196,7 @@ def write_month_outputs(
     from .report.i18n import columns
 
     kpi_rows = [
-        {"review": t(name, lang), "metric": t(k, lang), "value": v}
+        {"review": t(name, lang), "metric": t(k, lang, result.policy), "value": figure_text(k, v, lang)}
         for name, figures in kpis.items()
         for k, v in figures.items()
         if k not in ("review", "month")
@@ -220,6 +223,17 @@ def write_month_outputs(
     write_workbook(staging / f"opskit-{month}.xlsx", sheets)
 
 
+def findings_file(result: CheckResult) -> pd.DataFrame:
+    """findings.csv: the machine columns as `opskit check` gives them (codes, rounded numbers), messages
+    rendered for managers (personal parameters masked unless the policy turns masking off)."""
+    masked = result.policy.masking and for_managers()
+    shown = readable_findings(result.findings)
+    if masked:
+        shown["message"] = result.messages(mask=True)
+        shown = mask_frame(shown)
+    return shown
+
+
 def run_month(
     folder: str | Path,
     month: str,
@@ -227,12 +241,14 @@ def run_month(
     *,
     as_of: str | None = None,
     policy: str | None = None,
-    lang: str = "zh",
+    lang: str | None = None,
     notebooks: list[str] | None = None,
     jobs: int = 2,
     timeout: int = 600,
 ) -> int:
-    """Run the reviews of `month`; returns the exit code (0 when every notebook and output succeeded)."""
+    """Run the reviews of `month` in `lang` (default: the policy's); returns the exit code (0 when every
+    notebook and output succeeded)."""
+    lang = lang or load_policy(policy).lang
     names = [n.removesuffix(".ipynb") for n in (notebooks or list(REVIEWS))]
     unknown = [n for n in names if n not in REVIEWS]
     if unknown:

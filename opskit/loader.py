@@ -47,6 +47,14 @@ _PARSERS = {
     "int": parsing.parse_int,
     "month": parsing.parse_month,
 }
+_EXPECTED_ZH = {
+    "timestamp": "时间，如 2026-10-05 14:03",
+    "date": "日期，如 2026-10-30",
+    "money": "金额，如 ¥1,234.50",
+    "int": "整数，如 12",
+    "month": "月份，如 2026-10",
+    "bool": "是/否",
+}
 _EXPECTED = {
     "timestamp": "a time like 2026-10-05 14:03, 2026/10/5 14:03 or 2026年10月5日 14:03",
     "date": "a date like 2026-10-30, 2026/10/30 or 2026年10月30日",
@@ -313,6 +321,7 @@ def _header_index(
             f"no header row for {ds.name} within the first {HEADER_SEARCH_ROWS} rows{where}; a header further down "
             f"is named by `header_row:` in {MANIFEST}",
             expected=f"headers such as {tried}",
+            zh=f"前 {HEADER_SEARCH_ROWS} 行中找不到{ds.title_zh}的表头",
         )
     return scores.index(max(scores))
 
@@ -329,7 +338,9 @@ def _sniff_encoding(sample: bytes, file: str) -> str:
         except UnicodeDecodeError as exc:
             if enc == "utf-8" and exc.start >= len(sample) - 3:  # a character cut by the sample
                 return enc
-    raise DataError(file, "cannot decode the file", expected="UTF-8, UTF-8 with BOM or GB18030/GBK")
+    raise DataError(
+        file, "cannot decode the file", expected="UTF-8, UTF-8 with BOM or GB18030/GBK", zh="无法识别文件编码"
+    )
 
 
 def _refuse_nul_bytes(path: Path, file: str) -> None:
@@ -362,7 +373,7 @@ def read_csv(
     with path.open("rb") as fh:
         sample = fh.read(1 << 16)
     if not sample.strip():
-        raise DataError(file, "the file is empty", expected=f"a header row and rows of {ds.name}")
+        raise DataError(file, "the file is empty", expected=f"a header row and rows of {ds.name}", zh="文件为空")
     if not sample.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 text is full of NUL bytes
         _refuse_nul_bytes(path, file)
     enc = _sniff_encoding(sample, file)
@@ -771,6 +782,22 @@ def _parse_column(col: Column, raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     return out, bad
 
 
+def _cjk_name(names: tuple[str, ...], fallback: str) -> str:
+    """A column's Chinese header when it has one (the name a Chinese export uses)."""
+    return next((n for n in names if any("\u4e00" <= ch <= "\u9fff" for ch in n)), fallback)
+
+
+def _expected_zh(col: Column) -> str:
+    """What a cell should hold, in Chinese; enumerations by the names the reports use."""
+    if col.kind == "enum":
+        from .locale import cell_codes
+
+        names = cell_codes("zh")
+        return "、".join(names.get(k) or _cjk_name(tuple(v), k) for k, v in (col.values or {}).items())
+    text = _EXPECTED_ZH.get(col.kind, col.kind)
+    return f"{text}，不小于 {col.minimum:g}" if col.minimum is not None else text
+
+
 def _expected(col: Column) -> str:
     if col.minimum is not None:
         return f"{_EXPECTED[col.kind]}, not below {col.minimum:g}"
@@ -798,7 +825,10 @@ def shape(
     missing = [c for c in ds.required if c.name not in mapping.values()]
     if missing:
         tried = "; ".join(f"{c.name} ({', '.join(c.header_names())})" for c in missing)
-        raise DataError(file, f"missing required column {tried}", expected=f"headers of {ds.name}")
+        names = "、".join(_cjk_name(c.header_names(), c.name) for c in missing)
+        raise DataError(
+            file, f"missing required column {tried}", expected=f"headers of {ds.name}", zh=f"缺少必填列 {names}"
+        )
     if wanted is not None:
         keep = wanted | {c.name for c in ds.required}
         mapping = {h: c for h, c in mapping.items() if c in keep}
@@ -826,6 +856,7 @@ def shape(
             bad = bad | (values.astype("float64") < col.minimum).fillna(False).astype(bool)
         if bad.any():
             kind = col.kind
+            zh = _expected_zh(col)
             cells.add(
                 bad,
                 col.name,
@@ -833,6 +864,7 @@ def shape(
                 f"cannot read {{value}} as {kind}",
                 _expected(col),
                 body[col.name],
+                zh=f"无法识别{{value}}（应为{zh}）",
             )
         out[col.name] = values
         del body[col.name]
@@ -917,7 +949,12 @@ def _drop_blank_rows(body, rows, ds: Dataset, file: str, label: dict, notices: l
         bad = blank_required[column] & broken
         if bad.any():
             cells.add(
-                bad, column, label[column], f"{column} is blank but required", f"a value in every row of {ds.name}"
+                bad,
+                column,
+                label[column],
+                f"{column} is blank but required",
+                f"a value in every row of {ds.name}",
+                zh="必填列为空",
             )
     if empty.any():
         notices.append(f"{file}: {int(empty.sum())} blank rows ignored")

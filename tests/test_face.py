@@ -57,7 +57,7 @@ def test_explain_prints_the_rule_in_force(tmp_path):
     code, out, _ = run(["explain", "ord-003", "--policy", str(policy)])
     assert code == 0
     lines = out.splitlines()
-    assert lines[0] == "ORD-003  付款后24小时内发货 · Shipped within 24 h of payment"
+    assert lines[0] == "ORD-003  付款后24小时内发货（微信48小时） · Shipped within 24 h of payment (WeChat 48 h)"
     assert lines[1] == "limit in force: 24 h (wechat: 48 h)"
     assert lines[2] == "clock:          calendar"
     assert lines[3] == "source clause:  004 出货管理 1"

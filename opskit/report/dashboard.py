@@ -17,6 +17,7 @@ import pandas as pd
 from IPython.display import HTML, display
 
 from ..loader import month_folders
+from ..locale import cell_codes
 from .i18n import t
 from .review import TABLE_CSS, Review, table_html
 
@@ -134,7 +135,8 @@ class ReviewApp:
             all_ = t("all", self.lang)
             for column, widget in self.choices.items():
                 values = findings[column].dropna().astype("str").unique() if column in findings else []
-                widget.options = [(all_, "")] + [(v, v) for v in sorted(values)]
+                names = cell_codes(self.lang)  # a channel or ticket type is offered by its name, filtered by its code
+                widget.options = [(all_, "")] + [(names.get(v, v), v) for v in sorted(values)]
                 widget.value = ""
             if review and review.month:
                 period = pd.Period(review.month, "M")

@@ -20,7 +20,7 @@ from ..loader import Data, Unloaded, load
 from ..runner import CheckResult, run_checks
 from .charts import chart_lang
 from .files import atomic_write_text
-from .i18n import columns, t
+from .i18n import columns, figure_text, localize_cells, present, status_text, t
 from .masking import PERSONAL_COLUMNS, for_managers, mask_frame
 
 FINDING_VIEW = ["rule_id", "key", "observed", "limit", "unit", "message", "channel", "when", "source"]
@@ -74,7 +74,7 @@ class Review:
             with warnings.catch_warnings():  # the review shows its own notices; no stderr text in reports
                 warnings.simplefilter("ignore", OpskitNotice)
                 data = load(data_root, month)
-                result = run_checks(data, month or data.month, as_of, policy, cls.rules)
+                result = run_checks(data, month or data.month, as_of, policy, cls.rules, lang)
         except OpskitError as exc:
             if strict:
                 raise
@@ -125,6 +125,7 @@ class Review:
     def rules_view(self) -> pd.DataFrame:
         """The rules this review checks, with the thresholds in force and their source clauses."""
         from ..policy import load_policy
+        from ..render import limit_text
         from ..runner import select_rules
 
         policy = self.result.policy if self.result else load_policy()
@@ -133,31 +134,42 @@ class Review:
             {
                 "rule_id": [r.id for r in rows],
                 "title": [r.title(self.lang) for r in rows],
-                "limit": [r.limit for r in rows],
+                "limit": [limit_text(r, r.limit, self.lang) for r in rows],  # 24小时, ¥…, 3: as the title says it
                 "unit": [r.unit for r in rows],
                 "source_clause": [r.source for r in rows],
             }
         )
-        frame["limit"] = frame["limit"].astype("object").where(frame["limit"].notna(), "—")
+        frame = localize_cells(frame, self.lang)
         return frame.rename(columns=columns(frame.columns, self.lang)).set_index(t("rule_id", self.lang))
 
     def kpi_view(self) -> pd.DataFrame:
         items = self.kpis()
         return pd.DataFrame(
-            {t("metric", self.lang): [t(k, self.lang) for k in items], t("value", self.lang): list(items.values())}
+            {
+                t("metric", self.lang): [t(k, self.lang, self.policy) for k in items],
+                t("value", self.lang): [figure_text(k, v, self.lang) for k, v in items.items()],
+            }
         )
+
+    @property
+    def policy(self):
+        """The policy in force for this review (titles and labels state its limits)."""
+        return self.result.policy if self.result else None
 
     def summary_view(self) -> pd.DataFrame:
         summary = self.result.summary if self.result else pd.DataFrame(columns=SUMMARY_VIEW)
         view = summary.assign(
             title=summary["title_zh"] if self.lang == "zh" else summary["title"],
-            share_failed=(summary["share_failed"] * 100).round(1).astype("str").str.replace("nan", "—") + "%",
-        )[SUMMARY_VIEW]
+            status=status_text(summary["status"].astype("str"), self.lang),
+        ).reindex(columns=SUMMARY_VIEW)
         return view.rename(columns=columns(SUMMARY_VIEW, self.lang))
 
     def findings_view(self, findings: pd.DataFrame | None = None) -> pd.DataFrame:
-        frame = self.findings if findings is None else findings
-        return self.shown(frame.reindex(columns=FINDING_VIEW)).rename(columns=columns(FINDING_VIEW, self.lang))
+        frame = (self.findings if findings is None else findings).reindex(columns=FINDING_VIEW)
+        if self.masked and self.result is not None and len(frame):
+            # personal message parameters masked by kind, not by guessing at the text
+            frame = frame.assign(message=self.result.messages(self.lang, mask=True).reindex(frame.index))
+        return self.shown(frame).rename(columns=columns(FINDING_VIEW, self.lang))
 
     @property
     def masked(self) -> bool:
@@ -166,7 +178,9 @@ class Review:
         return policy_allows and for_managers()
 
     def shown(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """A frame as the audience may see it (masked for managers)."""
+        """A frame as the audience may see it: codes shown by their names in the review's language, and
+        personal data masked for managers."""
+        frame = localize_cells(frame, self.lang)
         return mask_frame(frame, {c: t(c, self.lang) for c in PERSONAL_COLUMNS}) if self.masked else frame
 
     # ------------------------------------------------------------------ output
@@ -181,7 +195,8 @@ class Review:
 
     def headline_html(self) -> str:
         cells = "".join(
-            f'<div class="opskit-kpi">{html.escape(t(k, self.lang))}<b>{html.escape(_fmt(v))}</b></div>'
+            f'<div class="opskit-kpi">{html.escape(t(k, self.lang, self.policy))}'
+            f"<b>{html.escape(figure_text(k, v, self.lang))}</b></div>"
             for k, v in self.kpis().items()
         )
         return f"{TABLE_CSS}<h3>{html.escape(self.title)} · {html.escape(self.month)}</h3><div>{cells}</div>"
@@ -228,14 +243,6 @@ class Review:
         return chart_lang(self.lang)
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.1%}" if 0 <= value <= 1 and not value.is_integer() else f"{value:,.2f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
 def _jsonable(value: Any) -> Any:
     if hasattr(value, "item"):
         return value.item()
@@ -244,7 +251,7 @@ def _jsonable(value: Any) -> Any:
 
 def table_html(frame: pd.DataFrame, max_rows: int = 500) -> str:
     """An escaped HTML table; long tables are cut with a note rather than flooding the page."""
-    shown = frame.head(max_rows)
+    shown = present(frame.head(max_rows))
     body = shown.to_html(
         index=False,
         classes="opskit-table",
