@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import keys
 from .loader import Data
 from .policy import Policy
 
@@ -73,6 +74,7 @@ class Rule:
     fn: Callable[[Context], Measurement]
     columns: dict[str, tuple[str, ...]] | None = None
     params: dict[str, str] = field(default_factory=dict)
+    month_first: tuple[str, ...] = ()
 
     @property
     def personal(self) -> set[str]:
@@ -98,10 +100,13 @@ def rule(
     *needs: str,
     columns: dict[str, tuple[str, ...]] | None = None,
     params: dict[str, str] | None = None,
+    month_first: tuple[str, ...] = (),
 ) -> Callable[[Callable[[Context], Measurement]], Callable[[Context], Measurement]]:
     """Register a check under its spec id, with the datasets it cannot run without, where declared
     the columns it reads beyond each dataset's required ones (so a run of a few rules parses only
-    those), and the kind of each message parameter beyond `observed` and `limit`."""
+    those), the kind of each message parameter beyond `observed` and `limit`, and the datasets it
+    reads only through `Context.first_in_month` (so a run of such rules loads only the month's first
+    records of those: see `MONTH_FIRST`)."""
     from .render import valid_kind
 
     bad = {name: kind for name, kind in (params or {}).items() if not valid_kind(kind)}
@@ -109,10 +114,27 @@ def rule(
         raise ValueError(f"{rule_id}: unknown parameter kinds {bad}")
 
     def register(fn: Callable[[Context], Measurement]) -> Callable[[Context], Measurement]:
-        REGISTRY[rule_id] = Rule(rule_id, needs, fn, columns, dict(params or {}))
+        REGISTRY[rule_id] = Rule(rule_id, needs, fn, columns, dict(params or {}), month_first)
         return fn
 
     return register
+
+
+# dataset → (key, time that dates it in a month), as the rules call `Context.first_in_month`
+MONTH_FIRST = {"orders": ("order_id", "created_at"), "cs_tickets": ("ticket_id", "created_at")}
+
+
+def month_first_needed(rule_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """Datasets that every chosen rule reading them reads only as the month's first records."""
+    readers: dict[str, list[Rule]] = {}
+    for rule_id in rule_ids:
+        for dataset in all_rules()[rule_id].needs:
+            readers.setdefault(dataset, []).append(all_rules()[rule_id])
+    return {
+        dataset: MONTH_FIRST[dataset]
+        for dataset, rules in readers.items()
+        if dataset in MONTH_FIRST and all(dataset in r.month_first for r in rules)
+    }
 
 
 def columns_needed(rule_ids: list[str]) -> dict[str, set[str] | None]:
@@ -171,14 +193,21 @@ class Context:
 
         def make() -> pd.DataFrame:
             frame = self.data[dataset]
-            repeated = frame[key].duplicated(keep="first")
-            if repeated.any():
+            loaded = getattr(self.data, "month_first", {}).get(dataset)
+            if loaded is not None and loaded[:3] == (key, when, str(self.month)):
+                first, later = frame.copy(deep=False), loaded[3]  # the loader kept exactly these rows
+            else:
+                repeated = keys.repeated(frame[key])
+                later = int(repeated.sum())
+                first = frame[~repeated] if later else frame
+                in_month = self.in_month(first[when])
+                first = first.copy(deep=False) if in_month.all() else first[in_month]  # no copy of the data
+            if later:
                 self.notice(
-                    f"{self.data.files[dataset]}: {int(repeated.sum())} later rows of repeated {key} values "
+                    f"{self.data.files[dataset]}: {later} later rows of repeated {key} values "
                     f"set aside; rules use each one's first occurrence{note}"
                 )
-            first = frame[~repeated] if repeated.any() else frame
-            return first[self.in_month(first[when])]
+            return first
 
         return self.cached(f"first:{dataset}", make)
 

@@ -14,12 +14,21 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import OpskitError, notify
-from .loader import Data, load
+from .loader import Data, MonthFirst, load, resolve_folder
 from .locale import check_lang
 from .parsing import to_period
 from .policy import DURATION_UNITS, Policy, RulePolicy, load_policy
 from .render import render_messages, rule_text
-from .rule import FINDING_COLUMNS, PARAM_PREFIX, Context, Measurement, Rule, all_rules, columns_needed
+from .rule import (
+    FINDING_COLUMNS,
+    PARAM_PREFIX,
+    Context,
+    Measurement,
+    Rule,
+    all_rules,
+    columns_needed,
+    month_first_needed,
+)
 from .schema import CHANNELS, CS_CHANNELS
 
 COLUMNS = [
@@ -199,15 +208,30 @@ def parse_as_of(as_of: str | pd.Timestamp | None, month: pd.Period) -> pd.Timest
 
 def rows_by_month(data: Data) -> pd.Series:
     """Rows per month over the month-dated datasets (orders, tickets, promotions, ledger, counts, write-offs)."""
-    parts = []
+    totals: dict[str, int] = {}
+    cut = getattr(data, "month_first", {})
     for name, column in MONTH_DATED.items():
-        if name in data.frames and column in data[name]:
-            parts.append(data[name][column].dropna().dt.to_period("M").astype("str"))
+        if name in cut and cut[name][1] == column:
+            counted = cut[name][4]  # the loader counted the whole file before keeping the month's first records
+        elif name in data.frames and column in data[name]:
+            counted = _months(data[name][column])
+        else:
+            continue
+        for month, n in counted.items():
+            totals[month] = totals.get(month, 0) + n
     if "finance_writeoffs" in data.frames:
-        parts.append(data["finance_writeoffs"]["month"].dropna().astype("str"))
-    if not parts:
+        for month, n in data["finance_writeoffs"]["month"].dropna().astype("str").value_counts().items():
+            totals[month] = totals.get(month, 0) + int(n)
+    if not totals:
         return pd.Series(dtype="int64")
-    return pd.concat(parts, ignore_index=True).value_counts()
+    return pd.Series(totals, dtype="int64").sort_values(ascending=False, kind="stable")
+
+
+def _months(times: pd.Series) -> dict[str, int]:
+    """Rows per `YYYY-MM` of a time column, counted on month numbers (no text per row)."""
+    from .loader import months_of
+
+    return months_of(times.to_numpy(dtype="datetime64[ns]"))
 
 
 def refuse_impossible_month(data: Data, period: pd.Period) -> list[str]:
@@ -253,6 +277,27 @@ def select_rules(rules: str | list[str] | None) -> list[str]:
     return sorted(chosen)
 
 
+def _month_first_plan(
+    folder: str | Path, month: str | pd.Period | None, chosen: list[str], needed: dict[str, set[str] | None]
+) -> dict[str, MonthFirst]:
+    """What the loader may cut to the month's first records before parsing: the datasets that every
+    chosen rule reads only that way, when the month is known before loading."""
+    try:
+        _, folder_month = resolve_folder(folder, month)
+        text = month or folder_month
+        if not text:
+            return {}
+        period = to_period(text)
+    except OpskitError:
+        return {}  # loading and the month check report the problem in full
+    start, end = period.start_time, (period + 1).start_time
+    return {
+        dataset: MonthFirst(key, when, start, end, str(period))
+        for dataset, (key, when) in month_first_needed(chosen).items()
+        if needed.get(dataset) is not None  # a dataset read whole is checked whole for exact duplicates
+    }
+
+
 def run_checks(
     data: Data | str | Path,
     month: str | pd.Period | None = None,
@@ -269,7 +314,8 @@ def run_checks(
     if not isinstance(data, Data):
         chosen = select_rules(rules)
         needed = columns_needed(chosen)
-        data = load(data, month, datasets=set(needed) | {"products"}, columns=needed)
+        plan = _month_first_plan(data, month, chosen, needed)
+        data = load(data, month, datasets=set(needed) | {"products"}, columns=needed, month_first=plan)
     policy = policy if isinstance(policy, Policy) else load_policy(policy)
     lang = check_lang(lang or policy.lang)
     period = parse_month(month, data)

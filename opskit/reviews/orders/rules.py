@@ -46,7 +46,7 @@ def registration(ctx: Context) -> pd.DataFrame:
     return ctx.cached("registration", make)
 
 
-@rule("ORD-001", "orders", columns={"orders": ("accepted_at", "contacted_at")})
+@rule("ORD-001", "orders", columns={"orders": ("accepted_at", "contacted_at")}, month_first=("orders",))
 def contact_after_acceptance(ctx: Context) -> Measurement:
     """Customer contacted within the limit after acceptance (002 七 2).
 
@@ -65,7 +65,7 @@ def contact_after_acceptance(ctx: Context) -> Measurement:
     )
 
 
-@rule("ORD-002", "orders", columns={"orders": ("confirmed_at", "handed_off_at")})
+@rule("ORD-002", "orders", columns={"orders": ("confirmed_at", "handed_off_at")}, month_first=("orders",))
 def hand_off_after_confirmation(ctx: Context) -> Measurement:
     """Handed off for tracking within the limit after confirmation (002 七 3).
 
@@ -84,7 +84,7 @@ def hand_off_after_confirmation(ctx: Context) -> Measurement:
     )
 
 
-@rule("ORD-003", "orders", columns={"orders": ("paid_at", "shipped_at", "refunded_at")})
+@rule("ORD-003", "orders", columns={"orders": ("paid_at", "shipped_at", "refunded_at")}, month_first=("orders",))
 def ship_after_payment(ctx: Context) -> Measurement:
     """Shipped within the limit after payment (004 出货管理 1).
 
@@ -111,6 +111,7 @@ def ship_after_payment(ctx: Context) -> Measurement:
     "orders",
     columns={"orders": ("shipped_at", "special_case", *SIGN_OFFS)},
     params={"missing": "codes:signoffs"},
+    month_first=("orders",),
 )
 def dealer_sign_offs(ctx: Context) -> Measurement:
     """A shipped order of a sign-off channel carries the three sign-offs, two when special_case (004 出货管理 2).
@@ -138,7 +139,7 @@ def dealer_sign_offs(ctx: Context) -> Measurement:
     )
 
 
-@rule("ORD-005", "orders", columns={"orders": ("paid_at", "shipped_at")})
+@rule("ORD-005", "orders", columns={"orders": ("paid_at", "shipped_at")}, month_first=("orders",))
 def paid_before_shipping(ctx: Context) -> Measurement:
     """Never shipped before payment (004 出货管理 2, 资金管理 2).
 
@@ -161,7 +162,7 @@ def paid_before_shipping(ctx: Context) -> Measurement:
     )
 
 
-@rule("ORD-006", "orders", "customers", params={"customer": "customer", "late": "hours"})
+@rule("ORD-006", "orders", "customers", params={"customer": "customer", "late": "hours"}, month_first=("orders",))
 def registered_customer(ctx: Context) -> Measurement:
     """The ordering customer is in the customer file, registered no later than the order (004 客户管理 1, 3).
 
@@ -186,7 +187,7 @@ def registered_customer(ctx: Context) -> Measurement:
     )
 
 
-@rule("ORD-007", "orders", "customers", params={"paid": "account", "registered": "account"})
+@rule("ORD-007", "orders", "customers", params={"paid": "account", "registered": "account"}, month_first=("orders",))
 def registered_pay_account(ctx: Context) -> Measurement:
     """Paid from the registered pay account (004 客户管理 1).
 
@@ -207,7 +208,7 @@ def registered_pay_account(ctx: Context) -> Measurement:
     )
 
 
-@rule("ORD-008", "orders", "customers", "order_lines", "products")
+@rule("ORD-008", "orders", "customers", "order_lines", "products", month_first=("orders",))
 def retail_price_when_unregistered(ctx: Context) -> Measurement:
     """An order breaking ORD-006 or ORD-007 is charged retail (004 客户管理 1).
 
@@ -257,6 +258,7 @@ ORDER_PROBLEMS = {
     "orders",
     columns={"orders": ("paid_at", "shipped_at", "delivered_at")},
     params={"problems": "codes:order_problems"},
+    month_first=("orders",),
 )
 def possible_timestamps(ctx: Context) -> Measurement:
     """Timestamps in a possible order: paid/shipped not before created, delivered not before shipped (003 二(四) 2).

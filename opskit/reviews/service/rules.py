@@ -20,7 +20,7 @@ def month_tickets(ctx: Context) -> pd.DataFrame:
     return ctx.first_in_month("cs_tickets", "ticket_id", "created_at")
 
 
-@rule("CS-001", "cs_tickets", columns={"cs_tickets": ("first_reply_at",)})
+@rule("CS-001", "cs_tickets", columns={"cs_tickets": ("first_reply_at",)}, month_first=("cs_tickets",))
 def first_reply(ctx: Context) -> Measurement:
     """First reply within the limit after the ticket is created (001 第五节 3).
 
@@ -39,7 +39,13 @@ def first_reply(ctx: Context) -> Measurement:
     )
 
 
-@rule("CS-002", "cs_tickets", columns={"cs_tickets": ("resolved_at", "feedback_at")}, params={"took": "duration"})
+@rule(
+    "CS-002",
+    "cs_tickets",
+    columns={"cs_tickets": ("resolved_at", "feedback_at")},
+    params={"took": "duration"},
+    month_first=("cs_tickets",),
+)
 def after_sales_resolved(ctx: Context) -> Measurement:
     """An after-sales ticket is resolved within the limit, and a resolved one has feedback (001 第五节 3).
 
@@ -73,7 +79,7 @@ def after_sales_resolved(ctx: Context) -> Measurement:
     )
 
 
-@rule("CS-003", "cs_tickets", columns={"cs_tickets": ("feedback_at",)})
+@rule("CS-003", "cs_tickets", columns={"cs_tickets": ("feedback_at",)}, month_first=("cs_tickets",))
 def complaint_feedback(ctx: Context) -> Measurement:
     """A complaint gets feedback within the limit after creation (003 四(二) 2).
 
@@ -94,7 +100,7 @@ def complaint_feedback(ctx: Context) -> Measurement:
     )
 
 
-@rule("CS-004", "cs_tickets", columns={"cs_tickets": ("category",)})
+@rule("CS-004", "cs_tickets", columns={"cs_tickets": ("category",)}, month_first=("cs_tickets",))
 def classified(ctx: Context) -> Measurement:
     """Every ticket is classified: category not blank (001 第五节 3, 000 第六章 3).
 
@@ -152,7 +158,7 @@ def _script_rule(ctx: Context, rule_id: str, keep: str, message: str) -> Measure
     )
 
 
-@rule("CS-005", "cs_tickets", "cs_messages", params=SCRIPT_PARAMS)
+@rule("CS-005", "cs_tickets", "cs_messages", params=SCRIPT_PARAMS, month_first=("cs_tickets",))
 def greeting(ctx: Context) -> Measurement:
     """An online chat's first agent message greets with one of `params.phrases` (002 十 客服要求 2(1)).
 
@@ -162,7 +168,7 @@ def greeting(ctx: Context) -> Measurement:
     return _script_rule(ctx, "CS-005", "first", "no_greeting")
 
 
-@rule("CS-006", "cs_tickets", "cs_messages", params=SCRIPT_PARAMS)
+@rule("CS-006", "cs_tickets", "cs_messages", params=SCRIPT_PARAMS, month_first=("cs_tickets",))
 def closing(ctx: Context) -> Measurement:
     """An online chat's last agent message closes with one of `params.phrases` (002 十 客服要求 2(3)).
 
@@ -172,7 +178,7 @@ def closing(ctx: Context) -> Measurement:
     return _script_rule(ctx, "CS-006", "last", "no_closing")
 
 
-@rule("CS-007", "cs_tickets", "cs_messages", params=SCRIPT_PARAMS)
+@rule("CS-007", "cs_tickets", "cs_messages", params=SCRIPT_PARAMS, month_first=("cs_tickets",))
 def polite_words(ctx: Context) -> Measurement:
     """An online chat uses polite words: some agent message holds one of `params.phrases` (002 十 客服要求 2(2)).
 
