@@ -191,8 +191,8 @@ def test_url_parameters_do_not_choose_files(server, browser):
 
 def test_personal_data_is_masked_for_managers(server, browser):
     page = browser.new_page(viewport={"width": 1300, "height": 1600})
-    page.goto(f"{server}/voila/render/order_sla_audit.ipynb", timeout=60_000)
-    page.wait_for_selector(".opskit-error", timeout=60_000)
+    page.goto(f"{server}/voila/render/order_sla_audit.ipynb", timeout=120_000)
+    page.wait_for_selector(".opskit-error", timeout=120_000)
     page.locator(".opskit-month select").select_option("2026-10")
     page.wait_for_selector(".opskit-count", timeout=60_000)
     page.locator(".opskit-rule select").select_option("ORD-007")
