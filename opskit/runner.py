@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import OpskitError, notify
-from .loader import Data, MonthFirst, load, resolve_folder
+from .loader import Data, MonthFirst, load, release_unused, resolve_folder
 from .locale import check_lang
 from .parsing import to_period
 from .policy import DURATION_UNITS, Policy, RulePolicy, load_policy
@@ -339,6 +339,7 @@ def run_checks(
             rows.append({**base, "checked": 0, "failed": 0, "pending": 0, "status": f"skipped: no {', '.join(absent)}"})
             continue
         checked, pending, found = judge(rule, rp, rule.fn(ctx))
+        release_unused()  # a rule's Arrow temporaries are not kept beside the next rule's numpy ones
         found = found.drop_duplicates("key")
         if len(found):
             found = found.assign(rule_id=rule_id, unit=rp.unit, severity=rp.severity, title=title, clock=clock_of(rp))
