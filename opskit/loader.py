@@ -900,11 +900,30 @@ def _may_hold_totals(values: pd.Series) -> bool:
         return True
 
 
+def _totals_key_anywhere(body: pd.DataFrame, key: list[str]) -> bool:
+    """Whether some row's key is blank or itself a totals word in every key column, as a totals row's
+    is: scanning the key alone, instead of every text column for totals words, settles most files."""
+    possible = pd.Series(True, index=body.index)
+    for column in key:
+        values = body[column]
+        if values.dtype.kind in "biufcmMb":
+            possible &= values.isna()
+        else:
+            stripped = values.astype("str").str.strip()
+            possible &= (stripped.isna() | stripped.eq("") | stripped.isin(_TOTALS_SPELLINGS)).fillna(True)
+        if not possible.any():
+            return False
+    return True
+
+
 def _set_aside_totals(raw: RawTable, body, ds: Dataset, file: str, mapping: dict, notices: list[str]):
     """A totals row (合计/总计/小计 as the row's first text, its key blank) is the export's own sum, not a
     record: it is set aside with a notice instead of failing the load on its blank key."""
     text = [c for c in raw.body.columns if raw.body[c].dtype.kind not in "biufcmMb"]
-    if raw.body.empty or not any(_may_hold_totals(raw.body[c]) for c in text):
+    key = [c for c in (ds.key or (ds.required[0].name,)) if c in body]
+    if raw.body.empty or (key and not _totals_key_anywhere(body, key)):
+        return body, raw.rows  # no row's key is blank or a totals word: no row can be a totals row
+    if not any(_may_hold_totals(raw.body[c]) for c in text):
         return body, raw.rows
     # the row's first non-blank cell, column by column over the rows still blank so far (few after the first)
     first = pd.Series(None, index=raw.body.index, dtype="object")
@@ -921,7 +940,6 @@ def _set_aside_totals(raw: RawTable, body, ds: Dataset, file: str, mapping: dict
     labelled = first.isin(_TOTALS_SPELLINGS)
     if not labelled.any():
         return body, raw.rows
-    key = [c for c in (ds.key or (ds.required[0].name,)) if c in body]
     keys = body.loc[labelled, key].astype("str").apply(lambda c: c.str.strip())
     blank_key = (keys.isna() | keys.eq("") | keys.isin(_TOTALS_SPELLINGS)).all(axis=1)
     totals = blank_key[blank_key].index
