@@ -1,4 +1,7 @@
-"""`opskit run`: execute the review notebooks for a month and leave complete reports behind.
+"""`opskit run`: compute a month once, render every report of it, and leave them complete behind.
+
+The month is loaded and checked once (`opskit.month`); the review notebooks read that saved result,
+and findings.csv, kpis.json and the workbook are rendered from the same object, so they agree.
 
 Everything is written into a staging folder beside `OUT/MONTH/` and swapped in at the end, so a
 reader sees either the previous complete run or the new one, never half of one. A failing notebook
@@ -22,14 +25,16 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import OpskitError
-from .loader import load, resolve_folder
+from .loader import resolve_folder
+from .month import MonthResult, cached
 from .report.excel import write_workbook
 from .report.files import _umask, atomic_write_text, safe_cells
 from .report.i18n import t
-from .report.masking import AUDIENCE, for_managers, mask_frame
+from .report.masking import mask_frame
 from .report.notebooks import NOTEBOOK_DIR, REVIEWS, review_class
-from .runner import CheckResult, run_checks, select_rules
+from .runner import select_rules
 
+RESULT_DIR = ".month-result"  # the computed month the notebooks read; removed before the swap
 _EXTERNAL_SCRIPT = re.compile(r'<script[^>]*\ssrc="https?://[^"]*"[^>]*>\s*</script>', re.I)
 
 
@@ -95,66 +100,131 @@ def export_html(notebook: Path, html_path: Path) -> Path:
     return html_path
 
 
-def _review_result(result: CheckResult, rules: str) -> CheckResult:
-    ids = set(select_rules(rules))
-    return CheckResult(
-        result.findings[result.findings["rule_id"].isin(ids)].reset_index(drop=True),
-        result.summary[result.summary["rule_id"].isin(ids)].reset_index(drop=True),
-        result.month,
-        result.as_of,
-        result.policy,
-        result.notices,
-    )
+def write_month_outputs(staging: Path, result: MonthResult, lang: str, names: list[str]) -> None:
+    """findings.csv, kpis.json and the managers' workbook: renderings of the computed month, as the
+    notebooks' HTML is, so they state the same figures."""
+    reviews = [review_class(name)(result, lang, audience="manager") for name in names]
+    write_findings_csv(staging / "findings.csv", result)
+    write_kpis_json(staging / "kpis.json", result, reviews)
+    write_workbook(staging / f"opskit-{result.month}.xlsx", workbook_sheets(result, reviews, lang))
 
 
-def write_month_outputs(staging: Path, data_root: Path, month: str, as_of, policy, lang: str, names: list[str]) -> None:
-    """findings.csv, kpis.json and the managers' workbook, computed from opskit (not scraped)."""
-    data = load(data_root, month)
-    result = run_checks(data, month, as_of, policy)
-    shown = mask_frame(result.findings) if result.policy.masking and for_managers() else result.findings
-    atomic_write_text(staging / "findings.csv", safe_cells(shown).to_csv(index=False))
-    kpis = {}
-    for path in sorted((staging / "kpis").glob("*.json")):
-        kpis[path.stem] = json.loads(path.read_text(encoding="utf-8"))
-    atomic_write_text(
-        staging / "kpis.json", json.dumps({"month": month, "reviews": kpis}, ensure_ascii=False, indent=1)
-    )
-    shutil.rmtree(staging / "kpis", ignore_errors=True)
+def write_findings_csv(path: Path, result: MonthResult) -> None:
+    shown = mask_frame(result.findings) if result.policy.masking else result.findings
+    atomic_write_text(path, safe_cells(shown).to_csv(index=False))
 
+
+def write_kpis_json(path: Path, result: MonthResult, reviews: list) -> None:
+    doc = {
+        "month": result.month,
+        "as_of": str(result.as_of),
+        "previous_month": result.previous_month,
+        "reviews": {r.name: {"review": r.name, "month": result.month, **r.kpis()} for r in reviews},
+        "changes": {r.name: r.changes() for r in reviews},
+        "rules": result.rule_status().to_dict(orient="records"),
+    }
+    atomic_write_text(path, json.dumps(doc, ensure_ascii=False, indent=1, default=_jsonable))
+
+
+def workbook_sheets(result: MonthResult, reviews: list, lang: str) -> list[tuple[str, str, pd.DataFrame]]:
+    """The workbook's sheets: the rule summary with each rule's state, the headline figures with their
+    change against the previous month, the audit's context, then per review its findings and tables."""
+    month = result.month
     review_of = {}
-    for name in REVIEWS:
-        review_of.update({r: t(name, lang) for r in select_rules(review_class(name).rules)})
-    summary = result.summary.assign(review=result.summary["rule_id"].map(review_of))
-    summary = summary.assign(title=summary["title_zh"] if lang == "zh" else summary["title"])
-    summary = summary[["review", "rule_id", "title", "checked", "failed", "share_failed", "pending", "source_clause"]]
+    for review in reviews:
+        review_of.update({r: review.title for r in select_rules(review.rules)})
+    status = result.rule_status().set_index("rule_id")
+    summary = result.summary[result.summary["rule_id"].isin(review_of)]
+    state = summary["rule_id"].map(status["state"]).map(lambda s: t(f"state_{s}", lang))
+    why = summary["rule_id"].map(status["why"]).fillna("")
+    summary = summary.assign(
+        review=summary["rule_id"].map(review_of),
+        title=summary["title_zh"] if lang == "zh" else summary["title"],
+        status=[f"{s}: {w}" if w else s for s, w in zip(state, why, strict=True)],
+    )
+    summary = summary[
+        ["review", "rule_id", "title", "checked", "failed", "share_failed", "pending", "status", "source_clause"]
+    ]
+    kpi_rows = []
+    for review in reviews:
+        changes = review.changes()
+        for key, value in review.kpis().items():
+            kpi_rows.append(
+                {"review": review.title, "metric": t(key, lang), "value": value, "change": changes.get(key)}
+            )
+    headline = pd.DataFrame(kpi_rows, columns=["review", "metric", "value", "change"])
+    headline = headline.rename(columns={"change": f"{t('vs', lang)} {result.previous_month or '—'}"})
+    sheets = [
+        (t("summary", lang), f"{month} · {t('rule_summary', lang)}", localised(summary, lang)),
+        (t("headline", lang), f"{month} · {t('headline', lang)}", localised(headline, lang)),
+        (t("audit_context", lang), f"{month} · {t('audit_context', lang)}", context_frame(result, lang)),
+    ]
+    for review in reviews:
+        sheets.append((review.title, f"{month} · {review.title}", non_empty(review.findings_view(), lang)))
+        for title, frame in review.tables():
+            sheets.append((f"{review.title}-{title}", title, non_empty(review.shown(frame), lang)))
+    return sheets
+
+
+def context_frame(result: MonthResult, lang: str) -> pd.DataFrame:
+    """As of, data folder, each file and when it was exported, skipped rules and why, notices."""
+    rows = [(t("as_of", lang), f"{result.as_of:%Y-%m-%d %H:%M}"), (t("data_folder", lang), str(result.folder))]
+    rows += [
+        (f"{t('files_exported', lang)}: {f.name}", f"{f.modified:%Y-%m-%d %H:%M} ({f.size:,} B)") for f in result.files
+    ]
+    skipped = result.skipped()
+    rows += [(f"{t('skipped_rules', lang)}: {rule}", why) for rule, why in skipped.items()] or [
+        (t("skipped_rules", lang), t("none", lang))
+    ]
+    rows += [(t("notices", lang), notice) for notice in result.notices] or [(t("notices", lang), t("none", lang))]
+    return pd.DataFrame(rows, columns=[t("metric", lang), t("value", lang)])
+
+
+def localised(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     from .report.i18n import columns
 
-    kpi_rows = [
-        {"review": t(name, lang), "metric": t(k, lang), "value": v}
-        for name, figures in kpis.items()
-        for k, v in figures.items()
-        if k not in ("review", "month")
-    ]
-    sheets = [
-        (
-            t("summary", lang),
-            f"{month} · {t('rule_summary', lang)}",
-            summary.rename(columns=columns(summary.columns, lang)),
-        ),
-        (
-            t("headline", lang),
-            f"{month} · {t('headline', lang)}",
-            pd.DataFrame(kpi_rows, columns=["review", "metric", "value"]).rename(
-                columns=columns(["review", "metric", "value"], lang)
-            ),
-        ),
-    ]
-    for name in names:
-        review = review_class(name)(data, _review_result(result, review_class(name).rules), lang)
-        sheets.append((review.title, f"{month} · {review.title}", review.findings_view()))
-        for title, frame in review.tables():
-            sheets.append((f"{review.title}-{title}", title, review.shown(frame)))
-    write_workbook(staging / f"opskit-{month}.xlsx", sheets)
+    return frame.rename(columns=columns(frame.columns, lang))
+
+
+def non_empty(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """A table with no rows says so in its first cell: a sheet never holds only its title."""
+    if len(frame) or not len(frame.columns):
+        return frame if len(frame.columns) else pd.DataFrame({t("value", lang): [t("nothing_this_month", lang)]})
+    return pd.DataFrame({frame.columns[0]: [t("nothing_this_month", lang)]}).reindex(columns=frame.columns)
+
+
+def _jsonable(value):
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
+def compute_month(folder: str | Path, month: str, *, as_of: str | None, policy: str | None) -> MonthResult:
+    """The month, computed once for every output (from the cache when its inputs are unchanged)."""
+    return cached(folder, month, as_of=as_of, policy=policy)
+
+
+def render_notebooks(names: list[str], staging: Path, parameters: dict, jobs: int, timeout: int) -> list[NotebookRun]:
+    """Execute the review notebooks (in parallel processes) on the saved month; each exports its HTML."""
+    runs = []
+    with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(names)))) as pool:
+        futures = {pool.submit(_execute, n, str(staging), parameters, timeout): n for n in names}
+        for i, future in enumerate(as_completed(futures), start=1):
+            run = future.result()
+            runs.append(run)
+            state = "ok" if run.ok else f"FAILED: {run.error}"
+            print(f"[{i}/{len(names)}] {run.name}: {state} ({run.seconds:.1f} s)", flush=True)
+    return runs
+
+
+def render_files(staging: Path, result: MonthResult, lang: str, names: list[str]) -> list[NotebookRun]:
+    """findings.csv, kpis.json and the workbook; a failure is reported like a failed notebook."""
+    try:
+        write_month_outputs(staging, result, lang, names)
+    except (OpskitError, OSError) as exc:
+        print(f"outputs: FAILED: {exc}", flush=True)
+        return [NotebookRun("findings.csv / kpis.json / workbook", False, 0.0, str(exc))]
+    return []
 
 
 def _swap_in(staging: Path, final: Path) -> None:
@@ -187,47 +257,34 @@ def run_month(
     out = Path(out)
     if out.resolve() == data_root.resolve() or data_root.resolve() in out.resolve().parents:
         raise OpskitError(f"--out {out} lies inside the data folder {data_root}; opskit never writes into data")
+    result = compute_month(folder, month, as_of=as_of, policy=policy)
     try:
         out.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=out, prefix=f".{month}.staging-"))
         staging.chmod(0o777 & ~_umask())
     except OSError as exc:
         raise OpskitError(f"cannot write to {out}: {exc.strerror}") from None
-    parameters = dict(
-        data_root=str(data_root.resolve()),
-        month=month,
-        as_of=as_of,
-        policy=str(Path(policy).resolve()) if policy else None,
-        lang=lang,
-        interactive=False,
-        output_dir=str(staging.resolve()),
-    )
     runs: list[NotebookRun] = []
-    audience = os.environ.get(AUDIENCE)
-    os.environ[AUDIENCE] = "manager"  # the kernels write managers' reports: personal data is masked
     try:
-        with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(names)))) as pool:
-            futures = {pool.submit(_execute, n, str(staging), parameters, timeout): n for n in names}
-            for i, future in enumerate(as_completed(futures), start=1):
-                run = future.result()
-                runs.append(run)
-                state = "ok" if run.ok else f"FAILED: {run.error}"
-                print(f"[{i}/{len(names)}] {run.name}: {state} ({run.seconds:.1f} s)", flush=True)
-        try:
-            write_month_outputs(staging, data_root, month, as_of, policy, lang, names)
-        except OpskitError as exc:
-            runs.append(NotebookRun("findings.csv / kpis.json / workbook", False, 0.0, str(exc)))
-            print(f"outputs: FAILED: {exc}", flush=True)
+        saved = result.save(staging / RESULT_DIR)
+        parameters = dict(
+            data_root=str(data_root.resolve()),
+            month=month,
+            as_of=as_of,
+            policy=str(Path(policy).resolve()) if policy else None,
+            lang=lang,
+            audience="manager",  # managers read the batch's reports: personal data is masked
+            interactive=False,
+            result=str(saved.resolve()),
+        )
+        runs += render_notebooks(names, staging, parameters, jobs, timeout)
+        runs += render_files(staging, result, lang, names)
+        shutil.rmtree(saved, ignore_errors=True)  # the month's raw data stays out of the managers' folder
         final = out / month
         _swap_in(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)  # interrupted or failed: nothing half-written remains
         raise
-    finally:
-        if audience is None:
-            os.environ.pop(AUDIENCE, None)
-        else:
-            os.environ[AUDIENCE] = audience
     failed = [r for r in runs if not r.ok]
     print(f"reports for {month} in {final}/")
     for path in sorted(final.iterdir()):

@@ -6,7 +6,7 @@ from helpers import ROOT
 
 from opskit.report.notebooks import REVIEWS, notebook
 
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = sorted((ROOT / "opskit" / "notebooks").glob("*.ipynb"))
 
 
 def test_every_review_has_its_notebook():

@@ -1,14 +1,13 @@
 """Masking of personal data in what managers read (HTML, Excel, dashboards).
 
-Analysts in JupyterLab see raw data; `opskit serve` and `opskit run` set `OPSKIT_AUDIENCE=manager`
-for their kernels, and then, unless the policy says `masking: false`, pay accounts keep their first
-and last four digits, mobile numbers their first three and last four, and buyer accounts and
-customer names their first character.
+Analysts in JupyterLab see raw data. What managers read is masked: the batch renders for the
+`manager` audience, and `opskit serve` sets `OPSKIT_AUDIENCE=manager` for its kernels, which the
+notebooks pass to the review as a plain parameter. Unless the policy says `masking: false`, pay
+accounts keep their first and last four digits, mobile numbers their first three and last four, and
+buyer accounts and customer names their first character.
 """
 
 from __future__ import annotations
-
-import os
 
 import pandas as pd
 
@@ -16,10 +15,6 @@ AUDIENCE = "OPSKIT_AUDIENCE"
 ACCOUNT = r"(?<!\d)(\d{4})[\d \-]{4,}(\d{4})(?!\d)"  # 12+ digit account numbers, spaces or dashes allowed
 MOBILE = r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)"  # mainland mobile numbers
 PERSONAL_COLUMNS = ("customer_id", "pay_account", "registered_account", "customer_name")
-
-
-def for_managers() -> bool:
-    return os.environ.get(AUDIENCE) == "manager"
 
 
 def mask_text(values: pd.Series) -> pd.Series:
