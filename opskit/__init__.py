@@ -26,17 +26,21 @@ _EXPORTS = {
     "load": "loader",
     "Policy": "policy",
     "load_policy": "policy",
+    "MonthResult": "month",
+    "open_review": "month",
 }
 __all__ = [
     "CheckResult",
     "Data",
     "DataError",
+    "MonthResult",
     "OpskitError",
     "Policy",
     "PolicyError",
     "check",
     "load",
     "load_policy",
+    "open_review",
     "run_checks",
     "summary",
 ]
@@ -44,6 +48,7 @@ __all__ = [
 if TYPE_CHECKING:
     from .errors import DataError, OpskitError, PolicyError
     from .loader import Data, load
+    from .month import MonthResult, open_review
     from .policy import Policy, load_policy
     from .runner import CheckResult, check, run_checks, summary
 
