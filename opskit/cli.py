@@ -61,11 +61,12 @@ def _write(text: str, output: str | None) -> None:
 def cmd_check(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from .report.files import terminal_frame, terminal_safe
     from .runner import run_checks
 
     result = run_checks(args.folder, args.month, args.as_of, args.policy, args.rules)
     for notice in result.notices:
-        print(f"notice: {notice}", file=sys.stderr)
+        print(f"notice: {terminal_safe(notice)}", file=sys.stderr)
     frame = result.summary if args.summary else result.findings.drop(columns=["title"])
     if args.format == "csv":
         from .report.files import safe_cells
@@ -77,7 +78,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         with pd.option_context(
             "display.max_rows", None, "display.max_columns", None, "display.width", 200, "display.max_colwidth", 70
         ):
-            shown = (
+            shown = terminal_frame(
                 frame if args.summary else frame[["rule_id", "key", "observed", "limit", "unit", "message", "source"]]
             )
             text = (shown.to_string(index=False) if len(shown) else "no findings") + "\n"
@@ -124,7 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return {"check": cmd_check, "run": cmd_run, "serve": cmd_serve, "samples": cmd_samples}[args.command](args)
     except OpskitError as exc:
-        print(f"opskit {args.command}: {exc}", file=sys.stderr)
+        from .report.files import terminal_safe
+
+        print(f"opskit {args.command}: {terminal_safe(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"opskit {args.command}: interrupted", file=sys.stderr)

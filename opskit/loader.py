@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from . import parsing
+from .config_file import read_config
 from .errors import DataError
 from .schema import DATASETS, Column, Dataset, norm
 
@@ -91,12 +91,15 @@ class Data(Mapping[str, pd.DataFrame]):
 
 
 def resolve_folder(folder: str | Path, month: str | None = None) -> tuple[Path, str | None]:
-    """A month folder, or a data root whose `YYYY-MM/` subfolder `month` picks (latest if none)."""
+    """A month folder, or a data root whose `YYYY-MM/` subfolder `month` picks (latest if none).
+
+    A folder with month folders and no dataset file of its own is a data root: other files in it (a
+    `说明.csv`, a README) are not datasets and do not make it a month folder (see `stray_files`)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(str(folder), "no such data folder")
     months = month_folders(folder)
-    if months and not _dataset_files(folder):
+    if months and not _named_dataset_files(folder) and not (folder / MANIFEST).exists():
         if month is None:
             month = months[-1]
         if month not in months:
@@ -105,6 +108,20 @@ def resolve_folder(folder: str | Path, month: str | None = None) -> tuple[Path, 
     if month is None and MONTH_DIR.match(folder.name):
         month = folder.name
     return folder, month
+
+
+def _named_dataset_files(folder: Path) -> list[Path]:
+    """Files named like a dataset (`orders.csv`, `盘点表.xlsx`)."""
+    stems = {norm(name) for name in DATASETS} | {norm(ds.title_zh) for ds in DATASETS.values()}
+    return [p for p in _dataset_files(folder) if norm(p.stem) in stems]
+
+
+def stray_files(root: str | Path) -> list[str]:
+    """Entries of a data root that are neither month folders nor datasets: ignored, with a notice."""
+    root = Path(root)
+    return sorted(
+        p.name for p in root.iterdir() if not p.name.startswith(".") and not (p.is_dir() and MONTH_DIR.match(p.name))
+    )
 
 
 def month_folders(root: str | Path) -> list[str]:
@@ -118,15 +135,23 @@ def _dataset_files(folder: Path) -> list[Path]:
     return [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES]
 
 
+MAX_HEADER_ROW = 1000  # a header further down than this is not a header but a mistake
+_MANIFEST_KEYS = {"file", "sheet", "header_row", "aliases"}
+
+
 def read_manifest(folder: Path) -> dict:
+    """The folder's `opskit.yaml`, checked key by key: anything unknown or mistyped is refused by name."""
     path = folder / MANIFEST
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return {}
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise DataError(path.name, f"cannot read the manifest: {exc}") from None
-    entries = doc.get("datasets", {}) if isinstance(doc, dict) else None
+    doc = read_config(path, lambda problem: DataError(path.name, f"cannot read the manifest: {problem}"))
+    doc = {} if doc is None else doc
+    if not isinstance(doc, dict):
+        raise DataError(path.name, f"expected a mapping with `datasets:`, got {type(doc).__name__}")
+    unknown = [k for k in doc if k != "datasets"]
+    if unknown:
+        raise DataError(path.name, f"unknown key {str(unknown[0])!r}", expected="only `datasets:` at the top")
+    entries = doc.get("datasets", {})
     if not isinstance(entries, dict):
         raise DataError(path.name, "the manifest needs a mapping `datasets:` of dataset → entry")
     for name, entry in entries.items():
@@ -136,15 +161,45 @@ def read_manifest(folder: Path) -> dict:
             entries[name] = entry = {"file": entry}
         if not isinstance(entry, dict) or "file" not in entry:
             raise DataError(path.name, f"dataset {name!r} needs at least `file:`")
-        unknown = set(entry) - {"file", "sheet", "header_row", "aliases"}
+        unknown = [k for k in entry if k not in _MANIFEST_KEYS]
         if unknown:
-            raise DataError(path.name, f"dataset {name!r}: unknown keys {sorted(unknown)}")
+            known = ", ".join(sorted(_MANIFEST_KEYS))
+            raise DataError(path.name, f"dataset {name!r}: unknown key {str(unknown[0])!r}", expected=known)
+        _check_manifest_entry(path.name, name, entry)
         target = (folder / str(entry["file"])).resolve()
         if folder.resolve() not in target.parents:
             raise DataError(path.name, f"{name}: file {entry['file']!r} lies outside the data folder")
         if not target.is_file():
             raise DataError(path.name, f"{name}: file {entry['file']!r} does not exist in {folder}")
     return entries
+
+
+def _check_manifest_entry(manifest: str, name: str, entry: dict) -> None:
+    """Types and ranges of one dataset's entry, named by dataset and key."""
+    if not isinstance(entry["file"], str) or not entry["file"].strip():
+        raise DataError(manifest, f"{name}: file is a file name, got {entry['file']!r}"[:200])
+    sheet = entry.get("sheet")
+    if sheet is not None and (isinstance(sheet, bool) or not isinstance(sheet, (str, int))):
+        raise DataError(manifest, f"{name}: sheet is a sheet name or number, got {type(sheet).__name__}")
+    header_row = entry.get("header_row")
+    if header_row is not None and (
+        isinstance(header_row, bool) or not isinstance(header_row, int) or not 1 <= header_row <= MAX_HEADER_ROW
+    ):
+        raise DataError(
+            manifest, f"{name}: header_row {str(header_row)[:20]!r} is not usable", expected=f"1 to {MAX_HEADER_ROW}"
+        )
+    aliases = entry.get("aliases")
+    if aliases is None:
+        return
+    if not isinstance(aliases, dict):
+        raise DataError(manifest, f"{name}: aliases is a mapping column → header or [headers]")
+    for column, names in aliases.items():
+        spelled = [names] if isinstance(names, str) else names
+        if not isinstance(spelled, list) or not spelled or not all(isinstance(a, str) and a.strip() for a in spelled):
+            raise DataError(
+                manifest,
+                f"{name}: aliases.{column} must be a header or a list of headers, got {str(names)[:40]!r}",
+            )
 
 
 def locate(folder: Path, manifest: dict) -> dict[str, Path]:
@@ -501,7 +556,7 @@ def shape(
     header_of = {c: h for h, c in mapping.items()}
     for col in ds.columns:
         if col.name not in body:
-            if wanted is None:
+            if wanted is None or col.name in wanted:  # an optional column the rules read, absent: blank
                 out[col.name] = _empty(col, len(body), body.index)
             continue
         values, bad = _parse_column(col, body[col.name])
@@ -667,6 +722,11 @@ def load(
     folder, month = resolve_folder(folder, month)
     manifest = read_manifest(folder)
     notices: list[str] = []
+    if folder != given:
+        strays = stray_files(given)
+        if strays:
+            shown = ", ".join(strays[:10]) + (f" and {len(strays) - 10} more" if len(strays) > 10 else "")
+            notices.append(f"{given.name}: {shown} ignored (not a YYYY-MM month folder nor a dataset of a month)")
     frames, files = {}, {}
     for name, path in locate(folder, manifest).items():
         if datasets is not None and name not in datasets:

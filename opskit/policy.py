@@ -7,6 +7,8 @@ severities and rule parameters); anything else is refused, so a typo never silen
 from __future__ import annotations
 
 import copy
+import math
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from .config_file import read_config
 from .errors import PolicyError
 from .schema import CHANNELS, CS_CHANNELS
 
@@ -85,16 +88,56 @@ def _channels_for(dataset: str) -> set[str]:
     return set(CS_CHANNELS) if dataset == "cs_tickets" else set(CHANNELS)
 
 
-def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise PolicyError(f"{where}: expected a number ≥ 0, got {value!r}")
+# Sane upper bounds per unit: a threshold beyond them is a typo (or an attack), never a policy.
+_RANGES = {
+    "min": (0, 366 * 24 * 60),
+    "h": (0, 366 * 24),
+    "days": (0, 366),
+    "day": (1, 31),
+    "count": (0, 1_000),
+    "qty": (0, 1e9),
+    "amount": (0, 1e12),
+    "share": (0, 1),
+}
+
+
+def _number(value: Any, where: str, unit: str = "amount") -> float:
+    """A finite number in the unit's range; NaN, ±inf, bools, text and 400-digit numbers are refused."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise PolicyError(f"{where}: expected a number ≥ 0, got {_shown(value)}")
+    if isinstance(value, float) and math.isnan(value):
+        raise PolicyError(f"{where}: expected a number ≥ 0, got NaN (.nan)")
+    if value < 0:
+        raise PolicyError(f"{where}: expected a number ≥ 0, got {_shown(value)}")
+    low, high = _RANGES.get(unit, _RANGES["amount"])
+    if not low <= value <= high:
+        shown = f"{str(value)[:12]}…" if isinstance(value, int) and len(str(value)) > 12 else f"{value!r}"
+        raise PolicyError(f"{where}: {shown} is out of range for unit {unit!r} (expected {low:g} to {high:g})")
     return float(value)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:60]}…"
+
+
+def _or_empty(value: Any) -> Any:
+    """An empty YAML section (`rules:` with nothing under it) is an empty mapping; `0` or `[]` is not."""
+    return {} if value is None else value
+
+
+def _mapping(value: Any, where: str, what: str) -> dict:
+    if not isinstance(value, dict):
+        raise PolicyError(f"{where}: expected {what}, got {type(value).__name__} {_shown(value)}")
+    bad = [k for k in value if not isinstance(k, str)]
+    if bad:
+        raise PolicyError(f"{where}: keys are names, got {_shown(bad[0])}")
+    return value
 
 
 def _merge_rule(rule_id: str, base: dict, override: Any, origin: str) -> dict:
     where = f"{origin}: rule {rule_id}"
-    if not isinstance(override, dict):
-        raise PolicyError(f"{where}: expected a mapping of settings, got {override!r}")
+    _mapping(override, where, "a mapping of settings")
     unknown = set(override) - _OVERRIDABLE
     if unknown:
         raise PolicyError(f"{where}: unknown settings {sorted(unknown)} (allowed: {sorted(_OVERRIDABLE)})")
@@ -104,7 +147,7 @@ def _merge_rule(rule_id: str, base: dict, override: Any, origin: str) -> dict:
     if "limit" in override:
         if base.get("direction") == "none" or "limit" not in base:
             raise PolicyError(f"{where}: this rule has no threshold to set")
-        merged["limit"] = _number(override["limit"], f"{where} limit")
+        merged["limit"] = _number(override["limit"], f"{where} limit", base["unit"])
     if "by_channel" in override:
         table = override["by_channel"]
         if not isinstance(table, dict) or "limit" not in base:
@@ -113,7 +156,7 @@ def _merge_rule(rule_id: str, base: dict, override: Any, origin: str) -> dict:
         for channel, value in table.items():
             if channel not in allowed:
                 raise PolicyError(f"{where}: unknown channel {channel!r} (one of {sorted(allowed)})")
-            _number(value, f"{where} by_channel.{channel}")
+            _number(value, f"{where} by_channel.{channel}", base["unit"])
         merged["by_channel"] = {**base.get("by_channel", {}), **{k: float(v) for k, v in table.items()}}
     if "clock" in override:
         if override["clock"] not in CLOCKS:
@@ -126,10 +169,16 @@ def _merge_rule(rule_id: str, base: dict, override: Any, origin: str) -> dict:
             raise PolicyError(f"{where}: severity must be one of {SEVERITIES}")
         merged["severity"] = override["severity"]
     if "title" in override:
-        if not isinstance(override["title"], dict) or set(override["title"]) - {"zh", "en"}:
-            raise PolicyError(f"{where}: title is a mapping with zh and/or en")
+        title = override["title"]
+        if (
+            not isinstance(title, dict)
+            or set(title) - {"zh", "en"}
+            or not all(isinstance(v, str) and v.strip() for v in title.values())
+        ):
+            raise PolicyError(f"{where}: title is a mapping with zh and/or en, each a non-empty text")
         merged["title"] = {**base["title"], **{k: str(v) for k, v in override["title"].items()}}
-    for name, value in (override.get("params") or {}).items():
+    params = _mapping(_or_empty(override.get("params")), f"{where} params", "a mapping parameter → value")
+    for name, value in params.items():
         known = base.get("params", {})
         if name not in known:
             raise PolicyError(f"{where}: unknown parameter {name!r} (known: {sorted(known)})")
@@ -139,14 +188,14 @@ def _merge_rule(rule_id: str, base: dict, override: Any, origin: str) -> dict:
 
 def _check_param(default: Any, value: Any, where: str, base: dict) -> Any:
     if isinstance(default, list):
-        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
-            raise PolicyError(f"{where}: expected a non-empty list of words, got {value!r}")
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
+            raise PolicyError(f"{where}: expected a non-empty list of words, got {_shown(value)}")
         if where.endswith("channels"):
             bad = set(value) - _channels_for(base["dataset"])
             if bad:
                 raise PolicyError(f"{where}: unknown channels {sorted(bad)}")
         return value
-    return _number(value, where)
+    return _number(value, where, base["unit"])
 
 
 def _build(doc: dict) -> Policy:
@@ -186,20 +235,18 @@ def load_policy(path: str | Path | dict | None = None) -> Policy:
         user, origin = path, "policy"
     else:
         origin = Path(path).name
-        try:
-            user = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_SAFE_LOADER) or {}
-        except OSError as exc:
-            raise PolicyError(f"{origin}: cannot read the policy file ({exc.strerror})") from None
-        except yaml.YAMLError as exc:
-            raise PolicyError(f"{origin}: not valid YAML: {exc}") from None
+        user = read_config(path, lambda problem: PolicyError(f"{origin}: {problem}"))
+        user = {} if user is None else user
     if not isinstance(user, dict):
-        raise PolicyError(f"{origin}: expected a mapping with `rules:`")
+        raise PolicyError(f"{origin}: expected a mapping with `rules:`, got {type(user).__name__}")
+    _mapping(user, origin, "a mapping with `rules:`")
     unknown = set(user) - {"rules", "clock", "masking", "stocktake"}
     if unknown:
         raise PolicyError(f"{origin}: unknown sections {sorted(unknown)} (allowed: rules, clock, masking, stocktake)")
     if "stocktake" in user:
         doc["stocktake"] = _merge_stocktake(doc["stocktake"], user["stocktake"], origin)
-    for rule_id, override in (user.get("rules") or {}).items():
+    rules = _mapping(_or_empty(user.get("rules")), f"{origin}: rules", "a mapping rule id → settings")
+    for rule_id, override in rules.items():
         if rule_id not in doc["rules"]:
             raise PolicyError(f"{origin}: unknown rule id {rule_id!r}")
         doc["rules"][rule_id] = _merge_rule(rule_id, doc["rules"][rule_id], override, origin)
@@ -217,8 +264,7 @@ def _merge_stocktake(base: dict, override: Any, origin: str) -> dict:
     if not isinstance(table, dict) or not set(table) <= {"A", "B", "C"}:
         raise PolicyError(f"{origin}: stocktake takes abc_tolerance: {{A: 0.01, B: 0.03, C: 0.05}}")
     for cls, value in table.items():
-        if _number(value, f"{origin}: stocktake.abc_tolerance.{cls}") > 1:
-            raise PolicyError(f"{origin}: stocktake.abc_tolerance.{cls} is a share of the book quantity (0–1)")
+        _number(value, f"{origin}: stocktake.abc_tolerance.{cls} (a share of the book quantity)", "share")
     return {"abc_tolerance": {**base["abc_tolerance"], **table}}
 
 
@@ -227,14 +273,18 @@ def _merge_clock(base: dict, override: Any, origin: str) -> dict:
         raise PolicyError(f"{origin}: clock takes {sorted(base)}")
     merged = {**base, **override}
     hours = merged["service_hours"]
-    try:
-        start, end = (pd.Timestamp(f"2000-01-01 {h}") for h in hours)
-    except (TypeError, ValueError):
-        raise PolicyError(f"{origin}: clock.service_hours is [HH:MM, HH:MM], got {hours!r}") from None
+    if not isinstance(hours, list) or len(hours) != 2 or not all(isinstance(h, str) for h in hours):
+        raise PolicyError(f"{origin}: clock.service_hours is [HH:MM, HH:MM], got {_shown(hours)}")
+    if not all(re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", h.strip()) for h in hours):
+        raise PolicyError(f"{origin}: clock.service_hours is [HH:MM, HH:MM], got {_shown(hours)}")
+    start, end = (pd.Timestamp(f"2000-01-01 {h.strip()}") for h in hours)
     if not start < end:
         raise PolicyError(f"{origin}: clock.service_hours must start before they end")
-    if not set(merged["workdays"]) <= set(WEEKDAYS):
-        raise PolicyError(f"{origin}: clock.workdays are among {WEEKDAYS}")
+    days = merged["workdays"]
+    if not isinstance(days, list) or not days or not all(isinstance(d, str) and d in WEEKDAYS for d in days):
+        raise PolicyError(f"{origin}: clock.workdays is a non-empty list among {list(WEEKDAYS)}, got {_shown(days)}")
+    if len(set(days)) != len(days):
+        raise PolicyError(f"{origin}: clock.workdays names a day twice: {_shown(days)}")
     if merged["holidays"] not in ("CN", None):
         raise PolicyError(f"{origin}: clock.holidays is CN or null")
     return merged

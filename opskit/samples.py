@@ -763,7 +763,8 @@ def _recount_purchases(ledger: pd.DataFrame, purchases: pd.DataFrame, month: str
 
 def generate(scale: int | None = None, months: tuple[str, ...] = MONTHS) -> dict[str, dict[str, pd.DataFrame]]:
     """Canonical frames per month; `scale` sets the number of orders a month (tickets: half)."""
-    n_skus = 1000 if scale and scale >= 100_000 else 40
+    # a big store's catalogue grows with its orders: 1,000 SKUs up to 1M orders a month, then one per 1,000
+    n_skus = max(1000, (scale or 0) // 1000) if scale and scale >= 100_000 else 40
     prods = products(n_skus)
     custs = customers()
     opening = pd.Series(np.random.default_rng(SEED + 7).integers(40, 200, n_skus), index=prods["sku"])
@@ -771,24 +772,26 @@ def generate(scale: int | None = None, months: tuple[str, ...] = MONTHS) -> dict
     for month in MONTHS:
         i = MONTHS.index(month)
         n = scale or (200 if i == 0 else 260)
+        if month not in months:  # only the stock carries over to the next month; its orders are not needed
+            opening = stock_month(month, prods, opening, SEED + 10 * i + 2)[3]
+            continue
         promos = promotions(month, prods)
         orders, lines = orders_month(month, n, prods, custs, promos, SEED + 10 * i)
         tickets, messages = tickets_month(month, max(n // 2, 40), SEED + 10 * i + 1)
         ledger, counts, purchases, opening = stock_month(month, prods, opening, SEED + 10 * i + 2)
         writeoffs = pd.concat([purchases, gift_writeoffs(month, orders, lines)], ignore_index=True)
-        if month in months:
-            out[month] = dict(
-                orders=orders,
-                order_lines=lines,
-                customers=custs,
-                products=prods,
-                promotions=promos,
-                cs_tickets=tickets,
-                cs_messages=messages,
-                stock_ledger=ledger,
-                stock_counts=counts,
-                finance_writeoffs=writeoffs[["month", "sku", "kind", "qty", "promo_id"]],
-            )
+        out[month] = dict(
+            orders=orders,
+            order_lines=lines,
+            customers=custs,
+            products=prods,
+            promotions=promos,
+            cs_tickets=tickets,
+            cs_messages=messages,
+            stock_ledger=ledger,
+            stock_counts=counts,
+            finance_writeoffs=writeoffs[["month", "sku", "kind", "qty", "promo_id"]],
+        )
     return out
 
 

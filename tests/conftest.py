@@ -26,3 +26,9 @@ def pytest_terminal_summary(terminalreporter):
             f"bad-input corpus: {len(corpus.CASES)} cases, {tally['loaded']} loaded correctly, "
             f"{tally['refused']} refused with one message naming the file (and row and column where there is one)"
         )
+    hostile = sys.modules.get("test_hostile_config")
+    if hostile and sum(hostile.TALLY.values()):
+        terminalreporter.write_line(
+            f"hostile configuration: {hostile.TALLY['policy']} policy files and {hostile.TALLY['manifest']} manifests "
+            "refused with exit 2 and one message, no traceback, hang or crash"
+        )

@@ -1,26 +1,69 @@
 """The benchmark runs end to end at a small size, so it cannot rot (its timings are never asserted)."""
 
+import json
 import os
 import subprocess
 import sys
 
+import pytest
 from helpers import ROOT
+
+sys.path.insert(0, str(ROOT))
+from benchmarks.run import FindingsDiffer, opskit_findings, same_findings  # noqa: E402
 
 
 def test_benchmark_smoke_at_10k(tmp_path):
     env = {**os.environ, "OPSKIT_BENCH_DATA": str(tmp_path)}
+    figures = tmp_path / "figures.json"
     out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.run", "--sizes", "10000", "--quick"],
+        [sys.executable, "-m", "benchmarks.run", "--sizes", "10000", "--quick", "--repeats", "1"]
+        + ["--xlsx-rows", "500", "--json", str(figures)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         env=env,
-        timeout=600,
+        timeout=900,
     )
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == 0, out.stderr + out.stdout
     text = out.stdout
-    assert "opskit --rules ORD-003,CS-001,STK-007 vs DuckDB SQL (same files, same findings)" in text
+    assert "opskit check --rules ORD-003,CS-001,STK-007 vs DuckDB SQL: whole processes" in text
     for fmt in ("csv", "parquet"):
         assert f"    10,000 {fmt:<7} opskit" in text
+    assert "all 34 rules, every dataset loaded whole" in text
+    assert "500-row xlsx orders export" in text and "openpyxl cell by cell" in text
     assert "opskit --help:" in text and "machine:" in text
     assert (tmp_path / "10000" / "parquet" / "2026-10" / "orders.parquet").exists()
+    result = json.loads(figures.read_text())
+    row = result["sizes"][0]
+    for fmt in ("csv", "parquet"):
+        # the planted late orders, late tickets and broken ledger rows are found by both engines
+        assert row[f"ref_{fmt}"]["findings"] == 7
+        assert row[f"ref_{fmt}"]["opskit_s"] > 0 and row[f"ref_{fmt}"]["duckdb_s"] > 0
+        families = row[f"all_{fmt}"]["families"]
+        assert set(families) == {"ORD", "PRM", "CS", "STK"}
+        assert all(f["items"] > 0 for f in families.values())
+    assert result["xlsx_opskit_rows"] == 500  # the loader read every data row below the title block
+    assert result["xlsx_openpyxl_rows"] == 503  # title, blank row, header, 500 rows
+
+
+def test_benchmark_stops_when_the_engines_disagree():
+    ours = {"ORD-003": [["A", 30.0]], "CS-001": [], "STK-007": []}
+    differ = r"ORD-003 at 1M: opskit reports 1 findings, DuckDB 2; .*only DuckDB: \[\[.B."
+    with pytest.raises(FindingsDiffer, match=differ):
+        same_findings(ours, {"ORD-003": [["A", 30.0], ["B", 25.0]], "CS-001": [], "STK-007": []}, "at 1M")
+    with pytest.raises(FindingsDiffer, match="CS-001"):  # the same key with another measured value differs too
+        same_findings({**ours, "CS-001": [["T", 30.0]]}, {**ours, "CS-001": [["T", 31.0]]}, "at 1M")
+    same_findings(ours, json.loads(json.dumps(ours)), "at 1M")
+
+
+def test_opskit_findings_read_from_the_cli_csv(tmp_path):
+    path = tmp_path / "findings.csv"
+    path.write_text(
+        "rule_id,key,observed,limit\nSTK-007,SKU0022/2026-10-15,3.0,0\nORD-003,B,637.9166,24\nORD-003,A,30,24\n",
+        encoding="utf-8",
+    )
+    assert opskit_findings(path) == {
+        "ORD-003": [["A", 30.0], ["B", 637.92]],
+        "CS-001": [],
+        "STK-007": [["SKU0022/2026-10-15", 3.0]],
+    }
