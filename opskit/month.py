@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
+from .config_file import read_config
 from .errors import OpskitError, PolicyError
 from .loader import Data, load, month_folders, resolve_folder
 from .policy import Policy, load_policy
@@ -423,12 +423,10 @@ def _policy_doc(policy: str | Path | dict | None) -> dict | None:
     if isinstance(policy, Policy):
         raise OpskitError("pass the policy file or its mapping, not a built Policy, to compute a month")
     path = Path(policy)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise PolicyError(f"{path.name}: cannot read the policy file ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise PolicyError(f"{path.name}: not valid YAML: {exc}") from None
+    doc = read_config(path, lambda problem: PolicyError(f"{path.name}: {problem}"))
+    doc = {} if doc is None else doc
+    if not isinstance(doc, dict):
+        raise PolicyError(f"{path.name}: expected a mapping with `rules:`, got {type(doc).__name__}")
     load_policy(doc)  # refuse a bad policy here, with its message
     return doc
 
