@@ -84,7 +84,10 @@ def _execute(name: str, staging: str, parameters: dict, timeout: int) -> Noteboo
         return NotebookRun(name, False, time.perf_counter() - started, f"{where}: {exc.ename}: {exc.evalue}")
     except Exception as exc:  # a dead kernel, a timeout, a missing notebook: say which and why
         return NotebookRun(name, False, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
-    export_html(target, Path(staging) / f"{name}.html")
+    try:
+        export_html(target, Path(staging) / f"{name}.html")
+    except Exception as exc:  # a missing nbconvert template, a full disk: the report is not there, say why
+        return NotebookRun(name, False, time.perf_counter() - started, f"HTML export: {type(exc).__name__}: {exc}")
     return NotebookRun(name, True, time.perf_counter() - started)
 
 
@@ -168,7 +171,7 @@ def workbook_sheets(result: MonthResult, reviews: list, lang: str) -> list[tuple
 
 def context_frame(result: MonthResult, lang: str) -> pd.DataFrame:
     """As of, data folder, each file and when it was exported, skipped rules and why, notices."""
-    rows = [(t("as_of", lang), f"{result.as_of:%Y-%m-%d %H:%M}"), (t("data_folder", lang), str(result.folder))]
+    rows = [(t("audit_cutoff", lang), f"{result.as_of:%Y-%m-%d %H:%M}"), (t("data_folder", lang), str(result.folder))]
     rows += [
         (f"{t('files_exported', lang)}: {f.name}", f"{f.modified:%Y-%m-%d %H:%M} ({f.size:,} B)") for f in result.files
     ]

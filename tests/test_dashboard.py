@@ -70,7 +70,7 @@ def test_filters_narrow_the_headline_and_say_what_is_filtered(apps):
         view = app.view()
         figures = view.kpis()
         assert figures["orders"] == distributor < app.review.kpis()["orders"]
-        assert figures["findings"] == len(app.filtered()) == 8
+        assert figures["findings"] == len(app.filtered()) == 5
         assert set(app.filtered()["channel"]) == {"distributor"}
         head = app.head_html(view)
         assert "Filtered by: Channel = distributor" in head and f'data-kpi="orders">Orders<b>{distributor}</b>' in head

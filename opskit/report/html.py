@@ -94,7 +94,7 @@ def context_html(review: Review) -> str:
     lang = review.lang
     files = "; ".join(f"{html.escape(name)} ({when})" for name, when, _ in info["files"])
     parts = [
-        f"<b>{t('as_of', lang)}</b> {html.escape(info['as_of'])} · "
+        f"<b>{t('audit_cutoff', lang)}</b> {html.escape(info['as_of'])} · "
         f"<b>{t('data_folder', lang)}</b> {html.escape(info['folder'])}",
         f"<b>{t('files_exported', lang)}</b> {files or '—'}",
     ]

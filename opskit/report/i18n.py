@@ -64,7 +64,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "state_ran": ("已检查", "ran"),
     "state_skipped": ("未检查", "skipped"),
     "state_pending": ("待定", "pending"),
-    "as_of": ("审计时点", "As of"),
+    "audit_cutoff": ("审计时点", "As of"),
     "data_folder": ("数据文件夹", "Data folder"),
     "files_exported": ("文件导出时间", "Files exported"),
     "skipped_rules": ("未检查的规则", "Rules skipped"),
