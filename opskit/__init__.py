@@ -3,9 +3,12 @@
     import opskit
     data = opskit.load("data_samples", month="2026-10")
     findings = opskit.check(data, month="2026-10")
-    opskit.summary(findings)
+    result = opskit.run_checks(data, month="2026-10")  # the findings and the per-rule `checked` table
+    opskit.summary(result.findings, result.checked)
+    opskit.rows(findings, data)  # the source rows behind findings
 
-Names are imported on first use, so the command line starts without loading pandas.
+Names are imported on first use, so the command line starts without loading pandas; `dir(opskit)`
+and tab completion still list them.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ _EXPORTS = {
     "check": "runner",
     "run_checks": "runner",
     "summary": "runner",
+    "rows": "runner",
     "DataError": "errors",
+    "OpskitNotice": "errors",
     "OpskitError": "errors",
     "PolicyError": "errors",
     "Data": "loader",
@@ -35,22 +40,24 @@ __all__ = [
     "DataError",
     "MonthResult",
     "OpskitError",
+    "OpskitNotice",
     "Policy",
     "PolicyError",
     "check",
     "load",
     "load_policy",
     "open_review",
+    "rows",
     "run_checks",
     "summary",
 ]
 
 if TYPE_CHECKING:
-    from .errors import DataError, OpskitError, PolicyError
+    from .errors import DataError, OpskitError, OpskitNotice, PolicyError
     from .loader import Data, load
     from .month import MonthResult, open_review
     from .policy import Policy, load_policy
-    from .runner import CheckResult, check, run_checks, summary
+    from .runner import CheckResult, check, rows, run_checks, summary
 
 
 def __getattr__(name: str) -> object:
@@ -59,3 +66,8 @@ def __getattr__(name: str) -> object:
         globals()[name] = value
         return value
     raise AttributeError(f"module 'opskit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The public names, though most are imported only on first use: what `opskit.<TAB>` offers."""
+    return sorted([*__all__, "__version__"])

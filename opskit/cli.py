@@ -41,7 +41,19 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8866)
     s.add_argument("--data-root", default="data_samples", help="folder holding YYYY-MM/ data folders")
     s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--no-preheat", action="store_true", help="start kernels on request only")
+    s.add_argument("--no-preheat", action="store_true", help="kept for old scripts: kernels always start per page")
+    s.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a host name viewers use besides 127.0.0.1/localhost (repeatable)",
+    )
+    s.add_argument("--token", help="login token, required with a non-loopback --host ('auto' generates one)")
+    s.add_argument("--max-kernels", type=int, default=12, help="pages open at once; more viewers see a busy page")
+    s.add_argument(
+        "--release-after", type=float, default=60, help="seconds before the kernel of a closed page is released"
+    )
 
     g = sub.add_parser("samples", help="write the deterministic sample exports")
     g.add_argument("folder", help="where YYYY-MM/ folders are written")
@@ -59,12 +71,17 @@ def _write(text: str, output: str | None) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    import warnings
+
     import pandas as pd
 
+    from .errors import OpskitNotice
     from .report.files import terminal_frame, terminal_safe
     from .runner import run_checks
 
-    result = run_checks(args.folder, args.month, args.as_of, args.policy, args.rules)
+    with warnings.catch_warnings():  # notices are printed below, once, as the command's own lines
+        warnings.simplefilter("ignore", OpskitNotice)
+        result = run_checks(args.folder, args.month, args.as_of, args.policy, args.rules)
     for notice in result.notices:
         print(f"notice: {terminal_safe(notice)}", file=sys.stderr)
     frame = result.summary if args.summary else result.findings.drop(columns=["title"])
@@ -115,7 +132,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from .serve import serve
 
-    return serve(port=args.port, data_root=args.data_root, host=args.host, preheat=not args.no_preheat)
+    return serve(
+        port=args.port,
+        data_root=args.data_root,
+        host=args.host,
+        allow_host=args.allow_host,
+        token=args.token,
+        max_kernels=args.max_kernels,
+        release_after=args.release_after,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,14 +1,42 @@
-"""A flat hierarchy of errors that carry the data a person needs to fix the input."""
+"""A flat hierarchy of errors that carry the data a person needs to fix the input, and the notices
+(things opskit did to the data on its own: rows dropped or set aside, rules skipped) that are not errors."""
 
 from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pandas is imported on use: the command line starts without it
+    import pandas as pd
+
+logger = logging.getLogger("opskit")
+MAX_LISTED = 50  # bad cells listed in one error: enough to fix a file in one pass, short enough to read
 
 
 class OpskitError(Exception):
     """Anything opskit refuses, with a message meant for the person who supplied the input."""
 
 
+class OpskitNotice(UserWarning):
+    """Something opskit did to the data on its own (duplicates dropped, totals rows set aside, a rule
+    skipped). Issued as a Python warning so JupyterLab shows it under the cell, and logged to the
+    `opskit` logger for the batch."""
+
+
+def notify(notices: Iterable[str], stacklevel: int = 3) -> None:
+    """Issue each notice as an `OpskitNotice` warning and an INFO record of the `opskit` logger."""
+    for text in notices:
+        logger.info(text)
+        warnings.warn(text, OpskitNotice, stacklevel=stacklevel)
+
+
 class DataError(OpskitError):
-    """A data file that cannot be used as it is: names file, row (as the user sees it) and column."""
+    """A data file that cannot be used as it is: names file, row (as the user sees it) and column.
+
+    When a file has several bad cells, `problems` lists every one (up to `MAX_LISTED`, `total` counts
+    them all) and `row`/`column` are those of the first; the message lists them one per line."""
 
     def __init__(
         self,
@@ -18,18 +46,102 @@ class DataError(OpskitError):
         row: int | None = None,
         column: str | None = None,
         expected: str | None = None,
+        value: str | None = None,
     ) -> None:
         self.file, self.row, self.column = file, row, column
-        self.problem, self.expected = problem, expected
-        where = file
-        if row is not None:
-            where += f", row {row}"
-        if column is not None:
-            where += f", column {column}"
-        text = f"{where}: {problem}"
-        if expected:
-            text += f" (expected {expected})"
-        super().__init__(text)
+        self.problem, self.expected, self.value = problem, expected, value
+        self.problems: list[DataError] = [self]
+        self.total = 1
+        super().__init__(f"{file}{self._where()}: {self._what()}")
+
+    def _where(self) -> str:
+        where = ""
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.column is not None:
+            where += f", column {self.column}"
+        return where
+
+    def _what(self) -> str:
+        return self.problem + (f" (expected {self.expected})" if self.expected else "")
+
+    @classmethod
+    def several(cls, file: str, problems: list[DataError], total: int) -> DataError:
+        """One error for a file's bad cells: the first names row and column, the message lists all."""
+        first = problems[0]
+        error = cls(first.file, first.problem, row=first.row, column=first.column, expected=first.expected)
+        error.value, error.problems, error.total = first.value, list(problems), total
+        lines = [f"{file}: {total} bad cells"]
+        lines += [f"  - {p._where().lstrip(', ')}: {p._what()}" for p in problems]
+        if total > len(problems):
+            lines.append(f"  … and {total - len(problems):,} more (the first {len(problems)} are listed)")
+        error.args = ("\n".join(lines),)
+        return error
+
+    def table(self) -> pd.DataFrame:
+        """The bad cells as a frame (file, row, column, value, problem, expected), to sort or filter."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [(p.file, p.row, p.column, p.value, p.problem, p.expected) for p in self.problems],
+            columns=["file", "row", "column", "value", "problem", "expected"],
+        ).astype({"row": "Int64"})
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class BadCells:
+    """Collects a file's bad cells as the loader finds them, so one load reports all of them at once.
+
+    Parsers and checks call `add` with a mask over the rows; `raise_if_any` ends the load with one
+    `DataError` listing them (or the single error as it always read, when there is one)."""
+
+    def __init__(self, file: str, rows: pd.Series, cap: int = MAX_LISTED) -> None:
+        self.file, self.rows, self.cap = file, rows, cap
+        self.problems: list[DataError] = []
+        self.total = 0
+        self.marked: dict[str, pd.Series] = {}
+
+    def add(
+        self,
+        bad: pd.Series,
+        column: str,
+        label: str,
+        problem: str | Callable[[object], str],
+        expected: str | None,
+        values: pd.Series | None = None,
+    ) -> None:
+        """Every row where `bad` holds is a bad cell of `column` (shown as `label`), unless already named."""
+        import pandas as pd
+
+        seen = self.marked.get(column)
+        fresh = bad & ~seen.reindex(bad.index, fill_value=False) if seen is not None else bad
+        self.marked[column] = fresh if seen is None else (seen | fresh.reindex(seen.index, fill_value=False))
+        where = fresh[fresh].index
+        self.total += len(where)
+        room = self.cap - len(self.problems)
+        for index in where[: max(room, 0)]:  # at most `cap` rows become Python objects, however large the file
+            value = None if values is None else values.get(index)
+            text = problem if isinstance(problem, str) else problem(value)
+            self.problems.append(
+                DataError(
+                    self.file,
+                    text,
+                    row=int(self.rows[index]),
+                    column=label,
+                    expected=expected,
+                    value=None if value is None or pd.isna(value) else str(value),
+                )
+            )
+
+    def raise_if_any(self) -> None:
+        if not self.problems:
+            return
+        self.problems.sort(key=lambda p: p.row if p.row is not None else 0)  # top to bottom, as the file is read
+        if self.total == 1:
+            raise self.problems[0]
+        raise DataError.several(self.file, self.problems, self.total)
 
 
 class PolicyError(OpskitError):

@@ -20,13 +20,22 @@ import pandas as pd
 
 from . import parsing
 from .config_file import read_config
-from .errors import DataError
+from .errors import BadCells, DataError, notify
 from .schema import DATASETS, Column, Dataset, norm
 
-SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".parquet", ".pq", ".xls")
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls")
+SUFFIXES = (".csv", ".tsv", ".txt", *EXCEL_SUFFIXES, ".parquet", ".pq")
 MANIFEST = "opskit.yaml"
 HEADER_SEARCH_ROWS = 10
 MONTH_DIR = re.compile(r"^\d{4}-\d{2}$")
+MANIFEST_KEYS = {  # what a dataset entry of opskit.yaml may say; anything else is refused
+    "file": "the file, relative to the folder",
+    "sheet": "a sheet name or 1-based number (Excel; default the first sheet)",
+    "header_row": "the header's row number as Excel or an editor shows it (default: found within the first 10 rows)",
+    "footer_rows": "rows at the bottom of the file that are not data (notes, signatures) and are ignored",
+    "aliases": "extra header names per canonical column",
+}
+TOTALS_LABELS = ("合计", "总计", "小计", "合計", "總計", "小計", "total", "subtotal", "grand total")
 MAX_XLSX_EXPANDED = 512 * 1024 * 1024  # a workbook that unpacks to more than this is refused (zip bombs)
 MAX_CELL = 32_767  # Excel's own limit on a cell's text
 EXCEL_ERRORS = ("#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#GETTING_DATA")
@@ -87,6 +96,35 @@ class Data(Mapping[str, pd.DataFrame]):
         return f"Data({self.folder}, month={self.month}, {sizes})"
 
 
+class Unloaded(Mapping[str, pd.DataFrame]):
+    """What a notebook's `data` is when its load failed: empty to code that asks whether a dataset is
+    there, and raising the load's own error (every bad cell listed) on use, instead of `None` and a
+    `TypeError` one cell later."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        raise self.error
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        if name.startswith("_") or name == "error":
+            raise AttributeError(name)
+        raise self.error
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __contains__(self, name: object) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return f"no data: the load failed.\n{self.error}"
+
+
 # --------------------------------------------------------------------------- locating files
 
 
@@ -98,6 +136,8 @@ def resolve_folder(folder: str | Path, month: str | None = None) -> tuple[Path, 
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(str(folder), "no such data folder")
+    if month is not None:
+        month = str(parsing.to_period(month))  # `2026/10`, `2026年10月`, `2026-9` name the folder 2026-10
     months = month_folders(folder)
     if months and not _named_dataset_files(folder) and not (folder / MANIFEST).exists():
         if month is None:
@@ -105,7 +145,13 @@ def resolve_folder(folder: str | Path, month: str | None = None) -> tuple[Path, 
         if month not in months:
             raise DataError(str(folder), f"no folder for month {month}", expected=f"one of {', '.join(months)}")
         return folder / month, month
-    if month is None and MONTH_DIR.match(folder.name):
+    if MONTH_DIR.match(folder.name):
+        if month is not None and month != folder.name:
+            raise DataError(
+                str(folder),
+                f"this folder holds {folder.name}, not {month}",
+                expected=f"the {month} folder, or month={folder.name!r}",
+            )
         month = folder.name
     return folder, month
 
@@ -136,7 +182,7 @@ def _dataset_files(folder: Path) -> list[Path]:
 
 
 MAX_HEADER_ROW = 1000  # a header further down than this is not a header but a mistake
-_MANIFEST_KEYS = {"file", "sheet", "header_row", "aliases"}
+_MANIFEST_KEYS = set(MANIFEST_KEYS)
 
 
 def read_manifest(folder: Path) -> dict:
@@ -163,7 +209,7 @@ def read_manifest(folder: Path) -> dict:
             raise DataError(path.name, f"dataset {name!r} needs at least `file:`")
         unknown = [k for k in entry if k not in _MANIFEST_KEYS]
         if unknown:
-            known = ", ".join(sorted(_MANIFEST_KEYS))
+            known = ", ".join(MANIFEST_KEYS)
             raise DataError(path.name, f"dataset {name!r}: unknown key {str(unknown[0])!r}", expected=known)
         _check_manifest_entry(path.name, name, entry)
         target = (folder / str(entry["file"])).resolve()
@@ -187,6 +233,13 @@ def _check_manifest_entry(manifest: str, name: str, entry: dict) -> None:
     ):
         raise DataError(
             manifest, f"{name}: header_row {str(header_row)[:20]!r} is not usable", expected=f"1 to {MAX_HEADER_ROW}"
+        )
+    footer_rows = entry.get("footer_rows")
+    if footer_rows is not None and (
+        isinstance(footer_rows, bool) or not isinstance(footer_rows, int) or not 0 <= footer_rows <= MAX_HEADER_ROW
+    ):
+        raise DataError(
+            manifest, f"{name}: footer_rows {str(footer_rows)[:20]!r} is not usable", expected=f"0 to {MAX_HEADER_ROW}"
         )
     aliases = entry.get("aliases")
     if aliases is None:
@@ -238,13 +291,16 @@ class RawTable:
     rows: pd.Series
 
 
-def _header_index(candidates: list[list[object]], ds: Dataset, lookup: dict[str, str], file: str) -> int:
+def _header_index(
+    candidates: list[list[object]], ds: Dataset, lookup: dict[str, str], file: str, where: str = ""
+) -> int:
     scores = [sum(1 for v in row if v is not None and norm(v) in lookup) for row in candidates]
     if not scores or max(scores) == 0:
         tried = "; ".join(f"{c.name}: {', '.join(c.header_names())}" for c in ds.required)
         raise DataError(
             file,
-            f"no header row for {ds.name} within the first {HEADER_SEARCH_ROWS} rows",
+            f"no header row for {ds.name} within the first {HEADER_SEARCH_ROWS} rows{where}; a header further down "
+            f"is named by `header_row:` in {MANIFEST}",
             expected=f"headers such as {tried}",
         )
     return scores.index(max(scores))
@@ -297,7 +353,7 @@ def read_csv(
         raise DataError(file, "is a web page, not a CSV export", expected="the data exported as CSV or .xlsx")
     text = sample.decode(enc, errors="ignore")
     delimiter = "\t" if path.suffix.lower() == ".tsv" or (enc == "utf-16" and "\t" in text.split("\n", 1)[0]) else ","
-    head = list(csv.reader(io.StringIO(text), delimiter=delimiter))[:HEADER_SEARCH_ROWS]
+    head = list(csv.reader(io.StringIO(text), delimiter=delimiter))[: max(HEADER_SEARCH_ROWS, header_row or 0)]
     idx = header_row - 1 if header_row else _header_index(head, ds, lookup, file)
     if idx >= len(head):
         raise DataError(file, f"header row {idx + 1} is past the end of the file")
@@ -430,11 +486,13 @@ def _refuse_zip_bomb(path: Path, file: str) -> None:
         )
 
 
-def read_xlsx(path: Path, ds: Dataset, lookup: dict[str, str], header_row: int | None, sheet: object) -> RawTable:
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
+def read_excel(path: Path, ds: Dataset, lookup: dict[str, str], header_row: int | None, sheet: object) -> RawTable:
+    """.xlsx, .xlsm, .xlsb and .xls through python-calamine (a Rust reader, ~10× openpyxl's cell-by-cell
+    speed), keeping the row numbers Excel shows: empty rows above the data are kept, not skipped."""
+    import python_calamine
 
     file = path.name
+    suffix = path.suffix.lower()
     if path.stat().st_size == 0:
         raise DataError(file, "the file is empty", expected="an Excel workbook")
     with path.open("rb") as fh:
@@ -443,37 +501,115 @@ def read_xlsx(path: Path, ds: Dataset, lookup: dict[str, str], header_row: int |
         raise DataError(
             file, "is a web page saved with an Excel extension", expected="the file saved as .xlsx in Excel"
         )
-    if path.suffix.lower() == ".xls":
-        raise DataError(file, "old .xls workbooks are not read", expected="the file saved as .xlsx")
-    _refuse_zip_bomb(path, file)
+    if suffix != ".xls":  # .xls is an OLE2 file, the others are zip packages
+        _refuse_zip_bomb(path, file)
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as exc:
-        raise DataError(file, f"is not an Excel workbook ({type(exc).__name__})", expected=".xlsx") from None
+        wb = python_calamine.CalamineWorkbook.from_path(str(path))
+        names = list(wb.sheet_names)
+    except Exception as exc:  # calamine raises its own errors and OSError/ValueError for damaged files
+        raise DataError(file, f"is not an Excel workbook ({type(exc).__name__})", expected=".xlsx or .xls") from None
     try:
+        if not names:
+            raise DataError(file, "the workbook has no sheets", expected=f"a sheet of {ds.name}")
         if sheet is None:
-            ws = wb.worksheets[0]
-        elif isinstance(sheet, int):
-            if not 1 <= sheet <= len(wb.worksheets):
-                raise DataError(file, f"no sheet number {sheet}", expected=f"1..{len(wb.worksheets)}")
-            ws = wb.worksheets[sheet - 1]
-        elif str(sheet) in wb.sheetnames:
-            ws = wb[str(sheet)]
+            name = names[0]
+        elif isinstance(sheet, int) and not isinstance(sheet, bool):
+            if not 1 <= sheet <= len(names):
+                raise DataError(file, f"no sheet number {sheet}", expected=f"1..{len(names)}")
+            name = names[sheet - 1]
+        elif str(sheet) in names:
+            name = str(sheet)
         else:
-            raise DataError(file, f"no sheet named {sheet!r}", expected=f"one of {', '.join(wb.sheetnames)}")
-        cells = [[_cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
+            raise DataError(file, f"no sheet named {sheet!r}", expected=f"one of {', '.join(names)}")
+        try:
+            cells = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        except Exception as exc:
+            raise DataError(f"{file} [{name}]", f"cannot read the sheet ({type(exc).__name__}: {exc})") from None
     finally:
         wb.close()
-    if not any(any(v is not None and v.strip() for v in row) for row in cells):
-        raise DataError(f"{file} [{ws.title}]", "the sheet is empty", expected=f"rows of {ds.name}")
-    head = cells[:HEADER_SEARCH_ROWS]
-    idx = header_row - 1 if header_row else _header_index(head, ds, lookup, file)
-    header = [(h or "").strip() for h in cells[idx]]
+    if suffix in (".xlsx", ".xlsm"):
+        for (r, c), text in _error_cells(path, names.index(name)).items():
+            if r < len(cells):
+                cells[r][c : c + 1] = [text] if c < len(cells[r]) else []
+    label = f"{file} [{name}]"
+    if not any(any(v not in ("", None) and str(v).strip() for v in row) for row in cells):  # stops at the first
+        raise DataError(label, "the sheet is empty", expected=f"rows of {ds.name}")
+    search = cells[: max(HEADER_SEARCH_ROWS, header_row or 0)]
+    others = [n for n in names if n != name]
+    where = f" of sheet {name!r}" + (
+        f" (the workbook also has: {', '.join(others)}; pick one with `sheet:`)" if others else ""
+    )
+    if header_row:
+        if header_row > len(cells):
+            raise DataError(label, f"header row {header_row} is past the end of the sheet ({len(cells)} rows)")
+        idx = header_row - 1
+    else:
+        idx = _header_index([[_cell_text(v) for v in row] for row in search], ds, lookup, file, where)
+    header = [(_cell_text(h) or "").strip() for h in cells[idx]]
     width = len(header)
-    data = [row[:width] + [None] * (width - len(row)) for row in cells[idx + 1 :]]
-    body = pd.DataFrame(data, columns=header, dtype="str") if data else pd.DataFrame(columns=header, dtype="str")
+    data = cells[idx + 1 :]
+    if not data:
+        body = pd.DataFrame(columns=header, dtype="str")
+    else:
+        frame = pd.DataFrame(data, dtype=object)
+        frame = frame.iloc[:, :width].reindex(columns=range(width))
+        body = pd.DataFrame(
+            {j: _excel_column(frame[j], lookup.get(norm(header[j])), ds) for j in range(width)}, index=frame.index
+        )
+        body.columns = header
     rows = pd.Series(range(idx + 2, idx + 2 + len(body)), index=body.index)
     return RawTable(header, body, rows)
+
+
+_ERROR_CELL = re.compile(rb'<c r="([A-Z]+)(\d+)"[^>]*?\st="e"[^>]*>(.*?)</c>', re.S)
+
+
+def _error_cells(path: Path, index: int) -> dict[tuple[int, int], str]:
+    """Excel error values (#N/A, #VALUE!, …) of sheet `index`, by 0-based (row, column).
+
+    calamine reads an error cell as empty, which would let a failed formula pass as a blank; the sheet's
+    XML marks them `t="e"`, so they are put back from there (one substring search when there are none)."""
+    from xml.etree import ElementTree
+
+    with zipfile.ZipFile(path) as zf:
+        ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+        rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+        try:
+            sheets = ElementTree.fromstring(zf.read("xl/workbook.xml")).findall("m:sheets/m:sheet", ns)
+            rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+            target = next(r.get("Target") for r in rels if r.get("Id") == sheets[index].get(rel))
+            xml = zf.read(target.lstrip("/") if target.startswith("/") else f"xl/{target}")
+        except (KeyError, IndexError, StopIteration, ElementTree.ParseError):
+            return {}
+    if b't="e"' not in xml:
+        return {}
+    found = {}
+    for letters, number, inner in _ERROR_CELL.findall(xml):
+        value = re.search(rb"<v>([^<]*)</v>", inner)
+        column = 0
+        for ch in letters.decode():
+            column = column * 26 + ord(ch) - 64
+        found[(int(number) - 1, column - 1)] = value.group(1).decode() if value else "#N/A"
+    return found
+
+
+def _excel_column(values: pd.Series, column: str | None, ds: Dataset) -> pd.Series:
+    """One sheet column as the parsers want it: real dates and numbers stay typed where the column is a
+    time or an amount (no text round trip); everything else becomes text as Excel displays it."""
+    from pandas.api.types import infer_dtype
+
+    values = values.mask(values.eq(""))
+    inferred = infer_dtype(values, skipna=True)
+    kind = ds[column].kind if column else "str"
+    if inferred in ("string", "empty"):
+        return values.astype("str")
+    if kind in ("timestamp", "date") and inferred in ("datetime", "date"):
+        return pd.to_datetime(values).astype("datetime64[ns]")
+    if kind in ("money", "int") and inferred in ("floating", "integer", "mixed-integer-float"):
+        return values.astype("float64")
+    if kind == "bool" and inferred == "boolean":
+        return values.astype("boolean")
+    return values.map(_cell_text, na_action="ignore").astype("str")
 
 
 def read_parquet(path: Path, ds: Dataset, lookup: dict[str, str], keep: set[str] | None = None) -> RawTable:
@@ -548,12 +684,17 @@ def shape(
         mapping = {h: c for h, c in mapping.items() if c in keep}
     body = raw.body.loc[:, list(mapping)]
     body.columns = list(mapping.values())
-    body, rows = _drop_blank_rows(body, raw.rows, ds, file, mapping, notices)
+    header_of = {c: h for h, c in mapping.items()}
+    label = {c: h if h == c else f"{h} ({c})" for c, h in header_of.items()}
+    body, rows = _set_aside_totals(raw, body, ds, file, mapping, notices)
+    cells = BadCells(file, rows)
+    body, rows = _drop_blank_rows(body, rows, ds, file, label, notices, cells)
+    cells.rows = rows
     if not file.lower().endswith((".parquet", ".pq")):  # typed files cannot repeat their header row
         body, rows = _drop_repeated_headers(body, rows, ds, file, mapping, notices)
-    _refuse_bad_cells(body, rows, file, mapping)
+        cells.rows = rows
+    _refuse_bad_cells(body, label, cells)
     out = {}
-    header_of = {c: h for h, c in mapping.items()}
     for col in ds.columns:
         if col.name not in body:
             if wanted is None or col.name in wanted:  # an optional column the rules read, absent: blank
@@ -563,17 +704,17 @@ def shape(
         if col.minimum is not None:
             bad = bad | (values.astype("float64") < col.minimum).fillna(False).astype(bool)
         if bad.any():
-            where = bad[bad].index
-            first = where[0]
-            more = f"; {len(where) - 1} more rows like it" if len(where) > 1 else ""
-            raise DataError(
-                file,
-                f"cannot read {str(body.at[first, col.name])[:60]!r} as {col.kind}{more}",
-                row=int(rows[first]),
-                column=f"{header_of[col.name]} ({col.name})" if header_of[col.name] != col.name else col.name,
-                expected=_expected(col),
+            kind = col.kind
+            cells.add(
+                bad,
+                col.name,
+                label[col.name],
+                lambda value, kind=kind: f"cannot read {str(value)[:60]!r} as {kind}",
+                _expected(col),
+                body[col.name],
             )
         out[col.name] = values
+    cells.raise_if_any()
     frame = pd.DataFrame(out, index=body.index)
     dup = _exact_duplicates(frame, list(ds.key) or [c.name for c in ds.required]) if wanted is None else None
     if dup is not None and dup.any():
@@ -588,30 +729,55 @@ def shape(
     return frame
 
 
-def _drop_blank_rows(body, rows, ds: Dataset, file: str, mapping: dict, notices: list[str]):
-    """Fully blank rows are ignored (with a notice); a blank required value is an error naming its row."""
+def _set_aside_totals(raw: RawTable, body, ds: Dataset, file: str, mapping: dict, notices: list[str]):
+    """A totals row (合计/总计/小计 as the row's first text, its key blank) is the export's own sum, not a
+    record: it is set aside with a notice instead of failing the load on its blank key."""
+    text_columns = [c for c in raw.body.columns if raw.body[c].dtype.kind not in "biufcmMb"]
+    if not text_columns or raw.body.empty:
+        return body, raw.rows
+    labelled = pd.concat(
+        [raw.body[c].astype("str").str.strip().str.casefold().isin(TOTALS_LABELS) for c in text_columns], axis=1
+    ).any(axis=1)
+    if not labelled.any():
+        return body, raw.rows
+    key = [c for c in (ds.key or (ds.required[0].name,)) if c in body]
+    totals = []
+    for index in labelled[labelled].index:  # a handful of rows at most: the labelled ones
+        row = raw.body.loc[index]
+        first = next((v for v in row if not (pd.isna(v) or str(v).strip() == "")), None)
+        if str(first).strip().casefold() not in TOTALS_LABELS:
+            continue
+        if all(pd.isna(body.at[index, k]) or str(body.at[index, k]).strip().casefold() in TOTALS_LABELS for k in key):
+            totals.append(index)
+    if not totals:
+        return body, raw.rows
+    shown = ", ".join(f"{int(raw.rows[i])}" for i in totals[:10])
+    notices.append(
+        f"{file}: {len(totals)} totals rows set aside (rows {shown}); they sum the export, they are not records"
+    )
+    keep = ~body.index.isin(totals)
+    return body[keep], raw.rows[keep]
+
+
+def _drop_blank_rows(body, rows, ds: Dataset, file: str, label: dict, notices: list[str], cells: BadCells):
+    """Fully blank rows are ignored (with a notice); a blank required value is a bad cell naming its row."""
     required = [c.name for c in ds.required]
-    blank_required = pd.concat([parsing.blank(body[c]) for c in required], axis=1)
+    blank_required = pd.concat([parsing.blank(body[c]) for c in required], axis=1, keys=required)
     suspects = blank_required.any(axis=1)
     if not suspects.any():
         return body, rows
     rest = body.loc[suspects]
     empty = pd.concat([parsing.blank(rest[c]) for c in rest.columns], axis=1).all(axis=1)
-    broken = empty[~empty].index
-    if len(broken):
-        first = broken[0]
-        column = next(c for c in required if blank_required.at[first, c])
-        header = next(h for h, c in mapping.items() if c == column)
-        more = f"; {len(broken) - 1} more rows like it" if len(broken) > 1 else ""
-        raise DataError(
-            file,
-            f"{column} is blank but required{more}",
-            row=int(rows[first]),
-            column=header if header == column else f"{header} ({column})",
-            expected=f"a value in every row of {ds.name}",
-        )
-    notices.append(f"{file}: {int(empty.sum())} blank rows ignored")
-    keep = ~body.index.isin(empty.index)
+    broken = blank_required.index.isin(empty[~empty].index)
+    for column in required:
+        bad = blank_required[column] & broken
+        if bad.any():
+            cells.add(
+                bad, column, label[column], f"{column} is blank but required", f"a value in every row of {ds.name}"
+            )
+    if empty.any():
+        notices.append(f"{file}: {int(empty.sum())} blank rows ignored")
+    keep = ~body.index.isin(empty[empty].index)
     return body[keep], rows[keep]
 
 
@@ -633,12 +799,11 @@ def _drop_repeated_headers(body, rows, ds: Dataset, file: str, mapping: dict, no
     return body[~repeated], rows[~repeated]
 
 
-def _refuse_bad_cells(body, rows, file: str, mapping: dict) -> None:
+def _refuse_bad_cells(body, label: dict, cells: BadCells) -> None:
     """Excel error values (#N/A, #VALUE!, …) and cells longer than Excel allows are named, not loaded."""
-    header_of = {c: h for h, c in mapping.items()}
     for column in body.columns:
         values = body[column]
-        if values.dtype.kind in "biufcmM":
+        if values.dtype.kind in "biufcmMb":
             continue
         text = values.astype("str")
         for bad, problem, expected in (
@@ -647,15 +812,15 @@ def _refuse_bad_cells(body, rows, file: str, mapping: dict) -> None:
         ):
             bad = bad.fillna(False).astype(bool)
             if bad.any():
-                first = bad[bad].index[0]
-                label = header_of[column] if header_of[column] == column else f"{header_of[column]} ({column})"
-                value = str(values[first])
-                raise DataError(
-                    file,
-                    f"{value[:40]!r}{'…' if len(value) > 40 else ''} {problem}",
-                    row=int(rows[first]),
-                    column=label,
-                    expected=expected,
+                cells.add(
+                    bad,
+                    column,
+                    label[column],
+                    lambda value, problem=problem: (
+                        f"{str(value)[:40]!r}{'…' if len(str(value)) > 40 else ''} {problem}"
+                    ),
+                    expected,
+                    values,
                 )
 
 
@@ -697,16 +862,34 @@ def load_dataset(
     lookup = header_lookup(ds, entry.get("aliases"))
     suffix = path.suffix.lower()
     header_row = entry.get("header_row")
-    if header_row is not None and (not isinstance(header_row, int) or header_row < 1):
+    if header_row is not None and (not isinstance(header_row, int) or isinstance(header_row, bool) or header_row < 1):
         raise DataError(MANIFEST, f"{name}: header_row must be a row number from 1")
+    footer_rows = entry.get("footer_rows", 0)
+    if not isinstance(footer_rows, int) or isinstance(footer_rows, bool) or footer_rows < 0:
+        raise DataError(MANIFEST, f"{name}: footer_rows must be a number of rows from 0")
     keep = None if wanted is None else wanted | {c.name for c in ds.required}
-    if suffix in (".xlsx", ".xlsm", ".xls"):
-        raw = read_xlsx(path, ds, lookup, header_row, entry.get("sheet"))
+    if suffix in EXCEL_SUFFIXES:
+        raw = read_excel(path, ds, lookup, header_row, entry.get("sheet"))
     elif suffix in (".parquet", ".pq"):
         raw = read_parquet(path, ds, lookup, keep)
     else:
         raw = read_csv(path, ds, lookup, header_row, keep)
+    if footer_rows:
+        raw = _drop_footer(raw, footer_rows, path.name)
     return shape(raw, ds, lookup, path.name, notices, wanted)
+
+
+def _drop_footer(raw: RawTable, footer_rows: int, file: str) -> RawTable:
+    """The manifest's `footer_rows` last rows with any content (notes, signatures below the data) are not data."""
+    filled = ~pd.concat([parsing.blank(raw.body[c]) for c in raw.body.columns], axis=1).all(axis=1)
+    last = filled[filled].index
+    if len(last) < footer_rows:
+        raise DataError(
+            MANIFEST, f"{file}: footer_rows {footer_rows} is more than the {len(last)} rows below the header"
+        )
+    cut = last[-footer_rows] if footer_rows else None
+    keep = raw.body.index < cut
+    return RawTable(raw.header, raw.body[keep], raw.rows[keep])
 
 
 def load(
@@ -738,6 +921,7 @@ def load(
     prior = (
         _prior_month(folder, month, notices) if "stock_ledger" in frames and given.resolve() != folder.resolve() else {}
     )
+    notify(notices)
     return Data(frames, files, folder, month, notices, prior)
 
 

@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,8 +27,8 @@ from typing import Any
 import pandas as pd
 
 from .config_file import read_config
-from .errors import OpskitError, PolicyError
-from .loader import Data, load, month_folders, resolve_folder
+from .errors import OpskitError, OpskitNotice, PolicyError
+from .loader import Data, Unloaded, load, month_folders, resolve_folder
 from .policy import Policy, load_policy
 from .runner import CheckResult, run_checks, select_rules
 
@@ -127,6 +128,12 @@ class MonthResult:
         are read here (never later) for what the reviews show across months, and with `previous`
         the month before is computed too for the change of each headline figure.
         """
+        with warnings.catch_warnings():  # the notices are part of the result: every report shows them
+            warnings.simplefilter("ignore", OpskitNotice)
+            return cls._compute(folder, month, as_of=as_of, policy=policy, previous=previous)
+
+    @classmethod
+    def _compute(cls, folder, month, *, as_of, policy, previous) -> MonthResult:
         from .reviews import FAMILIES
 
         month_folder, month = resolve_folder(Path(folder).resolve(), month)
@@ -372,7 +379,9 @@ def open_review(
     except OpskitError as exc:
         if strict:
             raise
-        return cls(None, lang, audience, error=str(exc))
+        review = cls(None, lang, audience, error=str(exc))
+        review.data = Unloaded(exc)  # a notebook's `data` raises the load's own error on use, not a TypeError
+        return review
     return cls(result, lang, audience)
 
 

@@ -7,6 +7,7 @@ mask of the cells that were not blank yet could not be read, so the loader can n
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import numpy as np
 import pandas as pd
@@ -138,11 +139,12 @@ def parse_enum(s: pd.Series, values: dict[str, tuple[str, ...]]) -> tuple[pd.Ser
     return out, pd.Series((final == -1) & (codes != -1), index=text.index)
 
 
-_MONTH = re.compile(r"^\s*(\d{4})\s*[-/年.]\s*(\d{1,2})\s*月?")
+MONTH_SPELLINGS = "2026-10, 2026/10, 2026年10月 or 2026-9"
+_MONTH = re.compile(r"^\s*(\d{4})\s*[-/年.]\s*(\d{1,2})\s*月?")  # the one month spelling, in columns and arguments
 
 
 def parse_month(s: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """`2026-10`, `2026年10月`, `2026/10`, an Excel date → `2026-10`."""
+    """`2026-10`, `2026年10月`, `2026/10`, `2026-9`, an Excel date → `2026-10`."""
     text = to_text(s).str.normalize("NFKC")
     parts = text.str.extract(_MONTH.pattern).astype("float64")
     ok = parts[0].notna() & parts[1].between(1, 12)
@@ -152,3 +154,20 @@ def parse_month(s: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def hours(delta: pd.Series) -> pd.Series:
     return delta / pd.Timedelta(hours=1)
+
+
+def to_period(value: object) -> pd.Period:
+    """One month from any spelling an analyst types (`2026-10`, `2026/10`, `2026年10月`, `2026-9`, full-width
+    digits) or a Period/Timestamp; the same pattern reads the `month` column of write-offs, so a month that
+    loads is a month that checks. Raises OpskitError naming the accepted spellings."""
+    from .errors import OpskitError
+
+    if isinstance(value, pd.Period):
+        return value.asfreq("M")
+    if isinstance(value, pd.Timestamp):
+        return value.to_period("M")
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    match = re.fullmatch(_MONTH.pattern.lstrip("^") + r"\s*", text)
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise OpskitError(f"month {value!r} is not a month (expected {MONTH_SPELLINGS})")
+    return pd.Period(year=int(match.group(1)), month=int(match.group(2)), freq="M")

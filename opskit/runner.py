@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from .errors import OpskitError
+from .errors import OpskitError, notify
 from .loader import Data, load
-from .policy import Policy, load_policy
+from .parsing import to_period
+from .policy import DURATION_UNITS, Policy, load_policy
 from .rule import FINDING_COLUMNS, Context, all_rules, columns_needed
+from .schema import CHANNELS, CS_CHANNELS
 
 COLUMNS = [
     "rule_id",
@@ -28,7 +29,18 @@ COLUMNS = [
     "when",
     "open",
     "title",
+    "row",
+    "clock",
 ]
+CHANNEL_TYPE = pd.CategoricalDtype([*CHANNELS, *CS_CHANNELS])  # the loaded frames' channel values, shop and service
+# Where each dataset dates its rows into a month (SPEC §2): what "the data's month" is read from.
+MONTH_DATED = {
+    "orders": "created_at",
+    "cs_tickets": "created_at",
+    "promotions": "start_at",
+    "stock_ledger": "date",
+    "stock_counts": "count_date",
+}
 SUMMARY_COLUMNS = [
     "rule_id",
     "title",
@@ -44,6 +56,9 @@ SUMMARY_COLUMNS = [
 
 @dataclass
 class CheckResult:
+    """One audit: the findings (a plain DataFrame), the per-rule summary (rules that ran with no
+    finding included) and the notices; `checked` is what `opskit.summary` needs beside any subset."""
+
     findings: pd.DataFrame
     summary: pd.DataFrame
     month: str
@@ -51,27 +66,79 @@ class CheckResult:
     policy: Policy
     notices: list[str] = field(default_factory=list)
 
+    @property
+    def checked(self) -> pd.DataFrame:
+        """Per rule: items decided, items pending, and whether it ran: what filtering findings cannot tell."""
+        return self.summary[["rule_id", "checked", "pending", "status"]]
 
-def parse_month(month: str | None, data: Data) -> pd.Period:
+
+def parse_month(month: str | pd.Period | None, data: Data) -> pd.Period:
+    """The audited month, in any spelling `to_period` reads; the data folder's month when none is given."""
     text = month or data.month
     if not text:
         raise OpskitError("no month given and the data folder is not named YYYY-MM: pass month='2026-10'")
-    match = re.fullmatch(r"\s*(\d{4})\s*[-/年]\s*(\d{1,2})\s*月?\s*", str(text))
-    if not match or not 1 <= int(match.group(2)) <= 12:
-        raise OpskitError(f"month {text!r} is not a month like 2026-10")
-    return pd.Period(f"{match.group(1)}-{int(match.group(2)):02d}", freq="M")
+    return to_period(text)
 
 
 def parse_as_of(as_of: str | pd.Timestamp | None, month: pd.Period) -> pd.Timestamp:
+    """The moment of the audit (default: the first instant of the next month); never before the month starts."""
     if as_of is None:
         return (month + 1).start_time
     try:
         stamp = pd.Timestamp(as_of)
     except (ValueError, TypeError):
         raise OpskitError(f"as_of {as_of!r} is not a time like '2026-11-01 00:00'") from None
+    if stamp is pd.NaT:
+        raise OpskitError(f"as_of {as_of!r} is not a time like '2026-11-01 00:00'")
     if stamp.tzinfo is not None:
         stamp = stamp.tz_convert("Asia/Shanghai").tz_localize(None)
+    if stamp < month.start_time:
+        raise OpskitError(
+            f"as_of {stamp:%Y-%m-%d %H:%M} is before {month} starts ({month.start_time:%Y-%m-%d %H:%M}): "
+            f"nothing of the month had happened yet, every deadline would read as pending"
+        )
     return stamp
+
+
+def rows_by_month(data: Data) -> pd.Series:
+    """Rows per month over the month-dated datasets (orders, tickets, promotions, ledger, counts, write-offs)."""
+    parts = []
+    for name, column in MONTH_DATED.items():
+        if name in data.frames and column in data[name]:
+            parts.append(data[name][column].dropna().dt.to_period("M").astype("str"))
+    if "finance_writeoffs" in data.frames:
+        parts.append(data["finance_writeoffs"]["month"].dropna().astype("str"))
+    if not parts:
+        return pd.Series(dtype="int64")
+    return pd.concat(parts, ignore_index=True).value_counts()
+
+
+def refuse_impossible_month(data: Data, period: pd.Period) -> list[str]:
+    """An audit of a month the data does not hold would report every missing record as a breach.
+
+    A data folder named for another month, or no row of the month in any dataset, is an error; data
+    whose rows mostly fall in another month (a folder not named by month) gives a notice, since an
+    analyst may mean it (auditing the tail of a longer export)."""
+    month = str(period)
+    if data.month and data.month != month:
+        raise OpskitError(
+            f"the data is {data.month}'s ({data.folder}) but the audit asks for {month}: "
+            f"load the {month} folder, or check month={data.month!r}"
+        )
+    if not any(name in data.frames for name in (*MONTH_DATED, "finance_writeoffs")):
+        return []  # only reference data (products, customers) loaded: nothing is dated
+    counts = rows_by_month(data)
+    if counts.get(month, 0) == 0:
+        held = ", ".join(f"{m} ({n:,} rows)" for m, n in counts.sort_index().items()) or "no dated rows at all"
+        raise OpskitError(
+            f"no row of any dataset falls in {month} (orders and tickets by created_at, promotions by start_at, "
+            f"ledger by date, counts by count_date, write-offs by month): the data holds {held}; "
+            f"pass the month the data is for"
+        )
+    main = counts.idxmax()
+    if main != month and counts[main] > 2 * counts[month]:
+        return [f"most rows of this data fall in {main} ({counts[main]:,} rows), only {counts[month]:,} in {month}"]
+    return []
 
 
 def select_rules(rules: str | list[str] | None) -> list[str]:
@@ -91,19 +158,25 @@ def select_rules(rules: str | list[str] | None) -> list[str]:
 
 def run_checks(
     data: Data | str | Path,
-    month: str | None = None,
+    month: str | pd.Period | None = None,
     as_of: str | pd.Timestamp | None = None,
     policy: Policy | str | Path | dict | None = None,
     rules: str | list[str] | None = None,
 ) -> CheckResult:
-    """Check `month` of `data`: the findings, the per-rule summary and what was skipped and why."""
+    """Check `month` of `data`: the findings, the per-rule summary and what was skipped and why.
+
+    Refuses audits that would lie: a month other than the data folder's, a month without a single row
+    in any dataset, an `as_of` before the month starts. Notices are issued as `OpskitNotice` warnings."""
     if not isinstance(data, Data):
         chosen = select_rules(rules)
         needed = columns_needed(chosen)
         data = load(data, month, datasets=set(needed) | {"products"}, columns=needed)
     policy = policy if isinstance(policy, Policy) else load_policy(policy)
     period = parse_month(month, data)
-    ctx = Context(data, period, parse_as_of(as_of, period), policy, notices=list(data.notices))
+    stamp = parse_as_of(as_of, period)
+    ctx = Context(data, period, stamp, policy, notices=list(data.notices))
+    for text in refuse_impossible_month(data, period):
+        ctx.notice(text)
     parts, rows = [], []
     for rule_id in select_rules(rules):
         rule, rp = all_rules()[rule_id], policy[rule_id]
@@ -116,37 +189,151 @@ def run_checks(
         outcome = rule.fn(ctx)
         found = outcome.findings.drop_duplicates("key")
         if len(found):
-            found = found.assign(rule_id=rule_id, unit=rp.unit, severity=rp.severity, title=rp.title_en)
+            found = found.assign(
+                rule_id=rule_id, unit=rp.unit, severity=rp.severity, title=rp.title_en, clock=clock_of(rp)
+            )
             found["source"] = data.source(found["dataset"].iloc[0], found["row"]).where(found["row"].notna(), "")
             parts.append(found)
         rows.append(
             {**base, "checked": outcome.checked, "failed": len(found), "pending": outcome.pending, "status": "ran"}
         )
     findings = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=FINDING_COLUMNS)
-    findings = findings.reindex(columns=COLUMNS)
-    findings["rule_id"] = findings["rule_id"].astype("str")
-    findings["key"] = findings["key"].astype("str")
+    findings = typed_findings(findings.reindex(columns=COLUMNS))
     findings = findings.sort_values(["rule_id", "key"], kind="stable").reset_index(drop=True)
     summary = pd.DataFrame(rows, columns=[c for c in SUMMARY_COLUMNS if c != "share_failed"])
     summary["share_failed"] = (summary["failed"] / summary["checked"].where(summary["checked"] > 0)).round(4)
     summary = summary[SUMMARY_COLUMNS]
+    notify(ctx.notices[len(data.notices) :])  # the load's own notices were issued when it loaded
     return CheckResult(findings, summary, str(period), ctx.as_of, policy, ctx.notices)
+
+
+def clock_of(rp) -> str | None:
+    """The clock a duration rule measures on (`calendar` or `business`); none for other rules."""
+    return rp.clock if rp.unit in DURATION_UNITS else None
+
+
+def typed_findings(findings: pd.DataFrame) -> pd.DataFrame:
+    """The same dtypes whatever the month, so two months' findings concatenate, merge and write to Parquet."""
+    return findings.astype(
+        {
+            "rule_id": "str",
+            "key": "str",
+            "observed": "float64",
+            "limit": "float64",
+            "unit": "str",
+            "message": "str",
+            "severity": "str",
+            "dataset": "str",
+            "source": "str",
+            "amount": "float64",
+            "channel": CHANNEL_TYPE,
+            "when": "datetime64[ns]",
+            "open": "bool",
+            "title": "str",
+            "row": "Int64",
+            "clock": "str",
+        }
+    )
 
 
 def check(
     data: Data | str | Path,
-    month: str | None = None,
+    month: str | pd.Period | None = None,
     as_of: str | pd.Timestamp | None = None,
     policy: Policy | str | Path | dict | None = None,
     rules: str | list[str] | None = None,
 ) -> pd.DataFrame:
-    """The findings table (one row per rule and key); its `attrs` carry the rule summary and notices."""
-    result = run_checks(data, month, as_of, policy, rules)
-    findings = result.findings
-    findings.attrs.update(summary=result.summary, notices=result.notices, month=result.month, as_of=str(result.as_of))
-    return findings
+    """Check one month of data against the operating rules; one row per rule and key that broke it.
+
+    Parameters
+    ----------
+    data : the result of `opskit.load`, or a folder (a month folder, or a root of `YYYY-MM/` folders).
+    month : the audited month: `"2026-10"`, `"2026/10"`, `"2026年10月"` or `"2026-9"` (default: the
+        folder's month). A month the data does not hold is refused rather than reported as all missing.
+    as_of : the moment of the audit (default: the first instant of the next month). A deadline whose
+        event is not recorded is a finding only once `as_of` is past it; before the month starts is refused.
+    policy : a policy YAML file, a mapping of the same shape (`{"rules": {"ORD-003": {"limit": 48}}}`) or a
+        `Policy`; overrides the shipped thresholds.
+    rules : rule ids or prefixes, `"ORD-003,CS"` or `["STK"]` (default: all 34).
+
+    Returns
+    -------
+    A plain DataFrame (nothing in `attrs`: it concatenates, merges and writes to Parquet) with columns
+    rule_id, key (the order, ticket, promotion, SKU or date), observed and limit (in `unit`), unit,
+    message, severity, dataset (where the row is), source (`file:row`), amount (money at stake), channel
+    (categorical, the loaded frames' values), when (the item's date), open (deadline event still
+    missing), title, row (the file line, numeric) and clock (`calendar`/`business` for durations).
+
+    Notices (duplicates dropped, rules skipped) are issued as `opskit.OpskitNotice` warnings and logged
+    to the `opskit` logger. `opskit.summary(findings, checked)` gives checked / failed / share per rule;
+    `opskit.run_checks` returns the findings with that `checked` table.
+
+    Example
+    -------
+    >>> data = opskit.load("data_samples", month="2026-10")
+    >>> findings = opskit.check(data, month="2026-10")
+    >>> findings[findings.channel == "tmall"].groupby("rule_id").size()
+    >>> opskit.rows(findings[findings.rule_id == "ORD-003"], data)  # the orders behind them
+    """
+    return run_checks(data, month, as_of, policy, rules).findings
 
 
-def summary(findings: pd.DataFrame) -> pd.DataFrame:
-    """The per-rule summary (rule id, title, checked, failed, share failed) of a `check` result."""
-    return findings.attrs["summary"]
+def summary(
+    findings: pd.DataFrame,
+    checked: CheckResult | pd.DataFrame | None = None,
+    *,
+    policy: Policy | str | Path | dict | None = None,
+) -> pd.DataFrame:
+    """Per rule: checked, failed, share failed and pending, computed from `findings` as given.
+
+    `failed` always counts the rows of `findings` you pass, so a filtered subset (`findings[findings.channel
+    == "tmall"]`) is summarised as itself. Rule ids, checked and pending counts come from `checked`, the
+    per-rule table of the audit (`run_checks(...).checked`, or a `CheckResult`): they survive any filter, so
+    rules that ran without a finding are listed too. Without it, the policy's rules are listed with
+    checked and pending unknown (<NA>). Titles and source clauses come from `policy` (default: the shipped one).
+    """
+    if isinstance(checked, CheckResult):
+        policy = checked.policy if policy is None else policy
+        checked = checked.checked
+    policy = policy if isinstance(policy, Policy) else load_policy(policy)
+    if checked is None:
+        table = pd.DataFrame({"rule_id": sorted(policy.rules)})
+        table = table.assign(checked=pd.NA, pending=pd.NA, status=None).astype({"checked": "Int64", "pending": "Int64"})
+    else:
+        table = checked[["rule_id", "checked", "pending", "status"]].astype({"checked": "Int64", "pending": "Int64"})
+    failed = findings["rule_id"].value_counts() if len(findings) else pd.Series(dtype="int64")
+    unknown = sorted(set(failed.index) - set(table["rule_id"]))
+    if unknown:
+        raise OpskitError(f"findings of rules {', '.join(unknown)} are not in the checked table given to summary")
+    out = table.assign(
+        title=[policy[r].title_en for r in table["rule_id"]],
+        title_zh=[policy[r].title_zh for r in table["rule_id"]],
+        source_clause=[policy[r].source for r in table["rule_id"]],
+        failed=table["rule_id"].map(failed).fillna(0).astype("int64"),
+    )
+    out["share_failed"] = (out["failed"] / out["checked"].where(out["checked"] > 0)).astype("float64").round(4)
+    return out[SUMMARY_COLUMNS].reset_index(drop=True)
+
+
+def rows(findings: pd.DataFrame, data: Data) -> pd.DataFrame:
+    """The source rows behind `findings`: each finding's rule_id and key, then the loaded row it points at.
+
+    Findings are matched to rows by `dataset` and `row` (the file line); findings that sum up several
+    rows (a SKU's month total, a missing ledger day) point at no single row and are left out. When the
+    findings come from several datasets the frame has the union of their columns and a `dataset` column."""
+    wanted = findings.dropna(subset=["row"])
+    parts = []
+    for dataset, group in wanted.groupby("dataset", sort=False, observed=True):
+        if dataset not in data.frames:
+            raise OpskitError(f"the findings point at {dataset}, which this data does not hold")
+        frame = data[dataset]
+        picked = (
+            group[["rule_id", "key", "row"]]
+            .astype({"row": "int64"})
+            .merge(frame, left_on="row", right_on="_row", how="inner")
+        )
+        parts.append(picked.drop(columns=["_row"]).assign(dataset=dataset))
+    if not parts:
+        return pd.DataFrame(columns=["rule_id", "key", "row", "dataset"])
+    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    return out.drop(columns=["dataset"]) if len(parts) == 1 else out

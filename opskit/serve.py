@@ -1,24 +1,21 @@
-"""`opskit serve`: the review notebooks as Voila dashboards on 127.0.0.1.
+"""`opskit serve`: the four reviews as Voila dashboards for a team, with a Chinese front door.
 
-Only the notebooks folder is served (a folder holding a virtual environment would make Voila
-preheat a kernel for every notebook in it); sources and tracebacks are hidden from viewers; the
-data root reaches the notebooks through `OPSKIT_DATA_ROOT`, and viewers pick among its months.
-
-The first request for a notebook after start-up sometimes stalls in Voila 0.5's preheated mode
-(the page never finishes; later requests, served by refilled kernels, are fine). So once a
-notebook's pool is filled, `serve` makes that first request itself and says "dashboards ready"
-only then; kernels that never get a viewer (that request's) are culled after five idle minutes.
+The server runs in this process (`opskit.report.server`), so SIGTERM and SIGINT reach it: it stops
+listening and shuts every kernel down before exiting. It listens on the port asked for or says which
+port is taken (`--port 0` picks a free one and announces it). It is on 127.0.0.1 unless `--host`
+says otherwise; any other address serves the whole network, so it needs a token (`--token`, or
+`OPSKIT_SERVE_TOKEN`), checked by jupyter-server's own login, and the names viewers will type
+(`--allow-host`). Viewers pick months among the `YYYY-MM/` folders of the data root, which reaches the
+notebooks through `OPSKIT_DATA_ROOT`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import re
-import subprocess
+import secrets
 import sys
 import threading
-import urllib.request
+import time
 from pathlib import Path
 
 from .errors import OpskitError
@@ -26,58 +23,7 @@ from .loader import month_folders
 from .report.masking import AUDIENCE
 
 READY = "dashboards ready"
-_POOL_FILLED = re.compile(r"Kernel pool of (\S+)\.ipynb is filled")
-
-
-def voila_command(port: int, host: str = "127.0.0.1", preheat: bool = True, notebooks: Path | None = None) -> list[str]:
-    from .batch import notebooks_dir
-
-    folder = notebooks or notebooks_dir()
-    command = [
-        sys.executable,
-        "-m",
-        "voila",
-        str(folder),
-        f"--port={port}",
-        "--no-browser",
-        f"--Voila.ip={host}",
-        "--VoilaConfiguration.show_tracebacks=False",
-        "--VoilaConfiguration.strip_sources=True",
-        "--VoilaConfiguration.file_denylist=.*",
-        "--MappingKernelManager.cull_idle_timeout=300",
-        "--MappingKernelManager.cull_interval=60",
-        "--MappingKernelManager.cull_connected=False",
-    ]
-    if preheat:
-        command += ["--preheat_kernel=True", "--pool_size=1"]
-    return command
-
-
-def _warm_up(url: str, name: str) -> None:
-    with contextlib.suppress(OSError):  # a stalled first request is exactly what this absorbs
-        urllib.request.urlopen(f"{url}/voila/render/{name}.ipynb", timeout=60).read()
-
-
-def _relay(proc: subprocess.Popen, url: str, expected: set[str]) -> None:
-    """Copy Voila's log to ours; warm each notebook up once its pool is filled, then say ready."""
-    warmers: list[threading.Thread] = []
-    for line in proc.stdout:
-        sys.stdout.write(line)
-        match = _POOL_FILLED.search(line)
-        if match and match.group(1) in expected:
-            expected.discard(match.group(1))
-            warmer = threading.Thread(target=_warm_up, args=(url, match.group(1)), daemon=True)
-            warmer.start()
-            warmers.append(warmer)
-            if not expected:
-                threading.Thread(target=_announce, args=(warmers, url), daemon=True).start()
-        sys.stdout.flush()
-
-
-def _announce(warmers: list[threading.Thread], url: str) -> None:
-    for warmer in warmers:
-        warmer.join()
-    print(f"{READY}: {url}/", flush=True)
+TOKEN_ENV = "OPSKIT_SERVE_TOKEN"
 
 
 def check_notebooks_folder(folder: Path) -> None:
@@ -88,37 +34,88 @@ def check_notebooks_folder(folder: Path) -> None:
             raise OpskitError(f"{path} links outside {folder}; remove it before serving dashboards")
 
 
+def resolve_token(host: str, token: str | None) -> str | None:
+    """No token on loopback; elsewhere the one given, a generated one for `auto`, or a refusal."""
+    from .report.server import is_loopback
+
+    token = token or os.environ.get(TOKEN_ENV) or None
+    if token == "auto":
+        return secrets.token_urlsafe(24)
+    if token:
+        if len(token) < 16:
+            raise OpskitError("the dashboard token must be at least 16 characters (or --token auto)")
+        return token
+    if is_loopback(host):
+        return None
+    raise OpskitError(
+        f"--host {host} would serve the findings to everyone who can reach this machine; give a token with "
+        f"--token auto (or --token VALUE, or {TOKEN_ENV}) so viewers must log in, and name the host names "
+        "they will use with --allow-host"
+    )
+
+
 def serve(
-    port: int = 8866, data_root: str | Path = "data_samples", host: str = "127.0.0.1", preheat: bool = True
+    port: int = 8866,
+    data_root: str | Path = "data_samples",
+    host: str = "127.0.0.1",
+    *,
+    allow_host: list[str] | None = None,
+    token: str | None = None,
+    max_kernels: int = 12,
+    release_after: float = 60,
 ) -> int:
+    """Serve the dashboards until SIGTERM/SIGINT; 0 when stopped that way."""
+    started = time.perf_counter()
     from .batch import notebooks_dir
     from .report.notebooks import REVIEWS
 
+    if max_kernels < 1:
+        raise OpskitError("--max-kernels must be at least 1")
     check_notebooks_folder(notebooks_dir())
     root = Path(data_root).resolve()
     months = month_folders(root)
     if not months:
         raise OpskitError(f"{data_root}: no YYYY-MM month folders to show")
-    env = {**os.environ, "OPSKIT_DATA_ROOT": str(root), AUDIENCE: "manager"}
-    url = f"http://{host}:{port}"
-    print(f"serving {len(months)} months ({months[0]} … {months[-1]}) on {url}/", flush=True)
-    proc = subprocess.Popen(
-        voila_command(port, host, preheat),
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        bufsize=1,
+    secret = resolve_token(host, token)
+    os.environ["OPSKIT_DATA_ROOT"] = str(root)  # read by the notebooks' parameters cell
+    os.environ[AUDIENCE] = "manager"
+    from .report import server
+    from .report.landing import MonthSummaries
+
+    summaries = MonthSummaries(root)
+    app = server.build(
+        port=port,
+        host=host,
+        data_root=root,
+        notebooks=notebooks_dir(),
+        summaries=summaries,
+        reviews=list(REVIEWS),
+        allow_host=allow_host or [],
+        token=secret,
+        max_kernels=max_kernels,
+        release_after=release_after,
     )
-    if preheat:
-        relay = threading.Thread(target=_relay, args=(proc, url, set(REVIEWS)), daemon=True)
-    else:
-        relay = threading.Thread(target=lambda: [sys.stdout.write(line) for line in proc.stdout], daemon=True)
-        print(f"{READY}: {url}/", flush=True)
-    relay.start()
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{app.port}/"
+
+    def announce(app) -> None:
+        login = f"?token={secret}" if secret and secret != (token or os.environ.get(TOKEN_ENV)) else ""
+        print(f"serving {len(months)} months ({months[0]} … {months[-1]}) on {url}{login}", flush=True)
+        print(f"{READY}: {url} ({time.perf_counter() - started:.1f} s)", flush=True)
+        threading.Thread(target=prepare, daemon=True).start()
+
+    def prepare() -> None:
+        """After "ready": make the font cache know the CJK font before the first chart is drawn, and compute
+        the front door's figures (one month at a time) so the first visitor need not wait."""
+        from .report.charts import refresh_font_cache
+
+        refresh_font_cache()
+        summaries.all()
+
     try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        proc.terminate()
-        proc.wait(timeout=20)
-        return 0
+        app.run(announce)
+    finally:
+        summaries.close()
+    print("dashboards stopped", flush=True)
+    sys.stdout.flush()
+    return 0

@@ -20,8 +20,22 @@ def write(folder: Path, **datasets: list[dict] | pd.DataFrame) -> Path:
     return folder
 
 
+_RESULTS: dict[int, tuple[pd.DataFrame, opskit.CheckResult]] = {}
+
+
 def audit(folder: Path, month: str = "2026-10", **kw) -> pd.DataFrame:
-    return opskit.check(opskit.load(folder), month=month, **kw)
+    """The findings, as `opskit.check` returns them; `summary_row` and `notices` find the audit behind them."""
+    result = opskit.run_checks(opskit.load(folder), month=month, **kw)
+    _RESULTS[id(result.findings)] = (result.findings, result)
+    return result.findings
+
+
+def result_of(findings: pd.DataFrame) -> opskit.CheckResult:
+    return _RESULTS[id(findings)][1]
+
+
+def notices(findings: pd.DataFrame) -> list[str]:
+    return result_of(findings).notices
 
 
 def keys(findings: pd.DataFrame, rule_id: str | None = None) -> set:
@@ -31,5 +45,5 @@ def keys(findings: pd.DataFrame, rule_id: str | None = None) -> set:
 
 
 def summary_row(findings: pd.DataFrame, rule_id: str) -> dict:
-    table = opskit.summary(findings)
+    table = opskit.summary(findings, result_of(findings).checked)
     return table.set_index("rule_id").loc[rule_id].to_dict()

@@ -107,6 +107,14 @@ def test_month_picker_and_filter_change_the_findings_table(page, tmp_path):
         "document.querySelector('.opskit-count') && document.querySelector('.opskit-count').innerText.includes(' 20 ')",
         timeout=60_000,
     )
+    page.locator(".opskit-month select").select_option("2026-11")  # bad data: nothing of October may stay
+    page.wait_for_function("!document.querySelector('.opskit-count')", timeout=60_000)
+    assert "ORD003-LATE-2610" not in page.inner_text("body") and page.locator(".opskit-error").count() == 1
+    page.locator(".opskit-month select").select_option("2026-10")
+    page.wait_for_function(
+        "document.querySelector('.opskit-count') && document.querySelector('.opskit-count').innerText.includes(' 20 ')",
+        timeout=60_000,
+    )
     before = page.inner_text(".opskit-findings-output")
     page.locator(".opskit-rule select").select_option("ORD-003")
     page.wait_for_function("document.querySelector('.opskit-count').innerText.includes(' 3 ')", timeout=30_000)
@@ -192,3 +200,49 @@ def test_personal_data_is_masked_for_managers(server, browser):
     table = page.inner_text(".opskit-findings-output")
     assert "6228 **** 2222" in table and "6228 4800 1111 2222" not in table
     page.close()
+
+
+def test_landing_page_links_every_review_and_switches_language(server, browser):
+    page = browser.new_page(viewport={"width": 1300, "height": 900})
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(f"{server}/", timeout=120_000)
+    assert page.locator("html").get_attribute("lang") == "zh" and page.title() == "运营月度报表"
+    rows = page.locator(".opskit-month-row")
+    assert rows.count() == 2 and "2026-11-01 00:00" in rows.nth(1).inner_text()
+    assert page.locator(".opskit-month-row").nth(0).locator(".opskit-error").count() == 1  # 2026-11 is broken
+    assert page.locator("a.opskit-review").count() == 8
+    page.locator(".opskit-lang").click()
+    page.wait_for_function("document.documentElement.lang === 'en'", timeout=30_000)
+    assert page.title() == "Monthly operations reviews" and "findings" in rows.nth(1).inner_text()
+    page.locator(".opskit-month-row").nth(1).locator("a.opskit-review").first.click()  # October, order SLA
+    page.wait_for_selector(".opskit-count", timeout=120_000)
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.title() == "Order SLA audit · Monthly operations reviews"
+    assert page.inner_text(".opskit-count") == "Findings: 20 rows"
+    page.locator(".opskit-lang").click()  # the dashboard's own switch: same month, in Chinese
+    page.wait_for_function("document.documentElement.lang === 'zh'", timeout=60_000)
+    page.wait_for_selector(".opskit-count", timeout=120_000)
+    assert page.title() == "订单时效审计 · 运营月度报表" and "2026-10" in page.inner_text(".opskit-month")
+    outside = [url for url in requests if not url.startswith((server, "data:", "blob:"))]
+    assert outside == []  # no request leaves the machine (no CDN)
+    assert len(requests) > 10
+    page.close()
+
+
+def test_five_viewers_at_once_all_render_without_error(server, browser):
+    """Five managers open dashboards at the same moment: every page shows its findings table."""
+    names = [*sorted(REVIEWS), "order_sla_audit"]
+    contexts = [browser.new_context(viewport={"width": 1200, "height": 900}) for _ in names]
+    pages = [context.new_page() for context in contexts]
+    try:
+        for page, name in zip(pages, names, strict=True):
+            page.goto(f"{server}/voila/render/{name}.ipynb?month=2026-10", wait_until="commit", timeout=120_000)
+        for page, name in zip(pages, names, strict=True):
+            page.wait_for_selector(".opskit-count", timeout=180_000)
+            content = page.content()
+            assert page.locator(".opskit-error").count() == 0, name
+            assert not any(leak in content for leak in (*SOURCE_LEAKS, "There was an error when executing")), name
+    finally:
+        for context in contexts:
+            context.close()

@@ -1,5 +1,6 @@
 """The committed samples give exactly the planted findings, and are exactly what the generator writes."""
 
+import pandas as pd
 import pytest
 from helpers import SAMPLES, keys
 
@@ -63,8 +64,13 @@ OCTOBER = {
 
 
 @pytest.fixture(scope="module")
-def october():
-    return opskit.check(opskit.load(SAMPLES, month="2026-10"), month="2026-10")
+def october_result():
+    return opskit.run_checks(opskit.load(SAMPLES, month="2026-10"), month="2026-10")
+
+
+@pytest.fixture(scope="module")
+def october(october_result):
+    return october_result.findings
 
 
 def test_october_gives_exactly_the_planted_findings(october):
@@ -92,8 +98,8 @@ def test_shortage_is_charged_at_retail(october):
     assert stk5.loc["SKU0001", "amount"] == 3 * products["SKU0001"]
 
 
-def test_summary_counts_checked_failed_and_pending(october):
-    summary = opskit.summary(october).set_index("rule_id")
+def test_summary_counts_checked_failed_and_pending(october, october_result):
+    summary = opskit.summary(october, october_result.checked).set_index("rule_id")
     assert summary.loc["ORD-003", "failed"] == 3
     assert summary.loc["ORD-003", "pending"] == 2  # ORD002-PENDING and ORD003-PENDING, paid on the last day
     assert summary.loc["CS-003", "pending"] == 1
@@ -140,8 +146,15 @@ def test_every_rule_runs_on_header_only_files(tmp_path):
 
     for name, ds in DATASETS.items():
         (tmp_path / f"{name}.csv").write_text(",".join(c.name for c in ds.columns) + "\n", encoding="utf-8")
-    found = opskit.check(opskit.load(tmp_path), month="2026-10")
-    summary = opskit.summary(found).set_index("rule_id")
+    with pytest.raises(opskit.OpskitError, match="no row of any dataset falls in 2026-10"):
+        opskit.check(opskit.load(tmp_path), month="2026-10")  # a month without a single record is not audited
+    # one compliant order makes it a month to audit; every other dataset stays header-only
+    order = {c.name: None for c in DATASETS["orders"].columns}
+    order.update(order_id="A1", channel="tmall", created_at="2026-10-05 10:00")
+    pd.DataFrame([order]).to_csv(tmp_path / "orders.csv", index=False)
+    result = opskit.run_checks(opskit.load(tmp_path), month="2026-10")
+    found = result.findings
+    summary = opskit.summary(found, result.checked).set_index("rule_id")
     assert (summary["status"] == "ran").all() and len(summary) == 34
     # the only findings an empty month can have: no stock count, and no ledger on any day
     assert set(found["rule_id"]) == {"STK-001", "STK-006"}

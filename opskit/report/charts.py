@@ -6,8 +6,10 @@ Chinese labels render as boxes without a CJK font, so `chart_lang` falls back to
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from functools import cache
+from pathlib import Path
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -32,10 +34,47 @@ CJK_FONTS = (
 COLORS = ["#2f6f9f", "#e0823d", "#4b9b62", "#b5484b", "#7d64a8", "#8c6d4f"]
 
 
+# Text drawn from data (promotion names, SKUs, agents) is literal: with mathtext on, a name such as
+# `Price $\frac{1}{0$ promo` raises while the figure is drawn.
+matplotlib.rcParams["text.parse_math"] = False
+
+CJK_FILE_HINTS = ("cjk", "wqy", "wenquanyi", "simhei", "msyh", "pingfang", "sourcehansans", "notosanssc")
+
+
+def refresh_font_cache() -> bool:
+    """Rebuild matplotlib's font list when a CJK font is installed on the system but unknown to it.
+
+    matplotlib caches the fonts it found when the cache was first built (`fontlist-*.json`); a CJK font
+    installed afterwards is ignored until the cache is rebuilt, and Chinese labels draw as boxes.
+    Returns whether the cache was rebuilt.
+    """
+    known = {Path(f.fname).name.lower() for f in font_manager.fontManager.ttflist}
+    system = [Path(p) for p in font_manager.findSystemFonts()]
+    missing = [p for p in system if any(h in p.name.lower() for h in CJK_FILE_HINTS) and p.name.lower() not in known]
+    if not missing:
+        return False
+    added = 0
+    for path in missing:
+        try:
+            font_manager.fontManager.addfont(str(path))
+            added += 1
+        except (OSError, RuntimeError, ValueError):  # a file FreeType cannot read is skipped, as matplotlib does
+            continue
+    if not added:
+        return False
+    cache = Path(matplotlib.get_cachedir()) / f"fontlist-v{font_manager.FontManager.__version__}.json"
+    with contextlib.suppress(OSError):  # a read-only cache folder: this process still has the fonts
+        font_manager.json_dump(font_manager.fontManager, str(cache))
+    cjk_font.cache_clear()
+    return True
+
+
 @cache
 def cjk_font() -> str | None:
     """The first installed CJK font, set as matplotlib's sans-serif; None when there is none."""
     installed = {f.name for f in font_manager.fontManager.ttflist}
+    if not any(name in installed for name in CJK_FONTS) and refresh_font_cache():
+        installed = {f.name for f in font_manager.fontManager.ttflist}
     for name in CJK_FONTS:
         if name in installed:
             matplotlib.rcParams["font.sans-serif"] = [name, "DejaVu Sans"]

@@ -9,6 +9,9 @@ narrows the headline figures and charts as well as the tables, with a line sayin
 
 from __future__ import annotations
 
+import html
+import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -73,18 +76,41 @@ class ReviewApp:
             return
         from ..month import open_review
 
-        self.review = open_review(
-            self.review_cls,
-            self.data_root,
-            self.month.value,
-            as_of=self.as_of,
-            policy=self.policy,
-            lang=self.lang,
-            audience=self.audience,
-            strict=False,
-        )
-        self.fill_filters()
+        self.review = None  # nothing of the previous month may stay on screen, whatever happens next
+        try:
+            self.review = open_review(
+                self.review_cls,
+                self.data_root,
+                self.month.value,
+                as_of=self.as_of,
+                policy=self.policy,
+                lang=self.lang,
+                audience=self.audience,
+                strict=False,
+            )
+            self.fill_filters()
+        except Exception:  # noqa: BLE001 - a viewer gets a plain message; the log gets the traceback
+            self.fail()
+            return
         self.redraw()
+
+    def fail(self) -> None:
+        """Replace everything shown by one plain message in the page's language (the traceback goes to the
+        server's log, never to the page)."""
+        traceback.print_exc(file=sys.__stderr__)
+        self.review = None
+        self._filling = True
+        try:
+            for widget in self.choices.values():
+                widget.options = [(t("all", self.lang), "")]
+                widget.value = ""
+        finally:
+            self._filling = False
+        message = html.escape(t("dashboard_error", self.lang))
+        self.table.clear_output()
+        with self.head:
+            self.head.clear_output()
+            display(HTML(f'{render.TABLE_CSS}<div class="opskit-error">{message}</div>'))
 
     @property
     def rule(self) -> W.Dropdown:
@@ -157,7 +183,15 @@ class ReviewApp:
         return body
 
     def redraw(self) -> None:
+        try:
+            self._redraw()
+        except Exception:  # noqa: BLE001 - see fail()
+            self.fail()
+
+    def _redraw(self) -> None:
         view = self.view()
+        if view is None or view.error:
+            self.table.clear_output()  # at once: a deferred clear waits for output that never comes
         with self.head:
             self.head.clear_output(wait=True)
             if view is not None:
@@ -166,9 +200,9 @@ class ReviewApp:
                     for fig in view.charts():
                         display(fig)
                     display(HTML(self.tables_html(view)))
-        with self.table:
-            self.table.clear_output(wait=True)
-            if view is not None and not view.error:
+        if view is not None and not view.error:
+            with self.table:
+                self.table.clear_output(wait=True)
                 display(HTML(self.findings_html(view)))
 
 def show(

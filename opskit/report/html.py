@@ -113,8 +113,11 @@ def context_html(review: Review) -> str:
 
 
 def error_html(review: Review) -> str:
-    message = html.escape(review.error or "")
-    return f'{TABLE_CSS}<div class="opskit-error"><b>{t("data_error", review.lang)}</b><br>{message}</div>'
+    message = html.escape(review.error or "")  # every bad cell on its own line
+    return (
+        f'{TABLE_CSS}<div class="opskit-error"><b>{t("data_error", review.lang)}</b>'
+        f'<div style="white-space:pre-wrap">{message}</div></div>'
+    )
 
 
 def summary_html(review: Review) -> str:

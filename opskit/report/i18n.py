@@ -180,6 +180,29 @@ LABELS: dict[str, tuple[str, str]] = {
     "budget_cost_target": ("预算、费用、销售额与目标", "Budget, cost, revenue and target"),
     "governance_checklist": ("活动管理检查表(✓合规 ✗违规 …待定)", "Governance checklist (✓ ok, ✗ finding, … pending)"),
     "promotion_effect": ("活动效果", "Promotion effect"),
+    # dashboards: front door, language switch, server pages
+    "site_title": ("运营月度报表", "Monthly operations reviews"),
+    "landing_note": (
+        "每月四份报表：点击进入看板，可筛选不合规项。截至时间为审计时点。",
+        "Four reviews per month: open one to filter its findings. As of is the moment of the audit.",
+    ),
+    "as_of": ("截至", "As of"),
+    "open_review": ("打开", "open"),
+    "n_open": ("项未结", "open"),
+    "no_months": ("数据目录下没有月份文件夹（YYYY-MM）", "No YYYY-MM month folders under the data root"),
+    "switch_language": ("English", "中文"),
+    "all_reviews": ("全部报表", "All reviews"),
+    "server_busy": ("查看人数较多，请稍候", "Many people are viewing the dashboards"),
+    "server_busy_retry": (
+        "看板正忙，本页将在5秒后自动重试。",
+        "The dashboards are busy; this page retries by itself in 5 seconds.",
+    ),
+    "page_not_found": ("页面不存在", "Page not found"),
+    "page_error": ("页面暂时无法显示，请稍后重试", "This page cannot be shown just now; please try again"),
+    "dashboard_error": (
+        "看板无法显示本月内容，请联系数据分析人员。",
+        "The dashboard cannot show this month; please tell the analysts.",
+    ),
 }
 
 

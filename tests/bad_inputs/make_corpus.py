@@ -185,7 +185,12 @@ def build() -> list[Path]:
             {"orders.csv": "a,b,c\n1,2,3\n"},
         )
     )
-    made.append(case("only_header", {"load": 0}, {"orders.csv": ORDERS}))
+    # loads (no rows), but a month without a single record is not audited: the check is refused
+    made.append(
+        case(
+            "only_header", {"load": 0, "check_error": "no row of any dataset falls in 2026-10"}, {"orders.csv": ORDERS}
+        )
+    )
     made.append(
         case(
             "missing_required_column",

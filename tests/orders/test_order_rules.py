@@ -3,7 +3,7 @@ an unrecorded event is pending until `as_of` is past the limit, other months are
 
 import pandas as pd
 import pytest
-from helpers import audit, keys, summary_row, write
+from helpers import audit, keys, notices, summary_row, write
 
 
 def order(order_id, created="2026-10-05 10:00", channel="tmall", **kw):
@@ -176,7 +176,7 @@ def test_ord_006_rules_needing_an_absent_dataset_are_skipped_with_a_notice(folde
     found = audit(folder, rules="ORD-006")
     assert found.empty
     assert summary_row(found, "ORD-006")["status"] == "skipped: no customers"
-    assert "ORD-006 skipped: no customers dataset" in found.attrs["notices"]
+    assert "ORD-006 skipped: no customers dataset" in notices(found)
 
 
 def test_ord_009_impossible_timestamps(folder):
@@ -209,4 +209,4 @@ def test_ord_010_changed_orders_use_the_first_occurrence(folder):
     assert keys(found) == {("ORD-010", "changed")}
     assert found["observed"].iloc[0] == 2
     assert "amount" in found["message"].iloc[0]
-    assert any("later rows of repeated order_id values set aside" in n for n in found.attrs["notices"])
+    assert any("later rows of repeated order_id values set aside" in n for n in notices(found))

@@ -45,7 +45,8 @@ def test_stk_001_count_on_the_last_day_of_february(tmp_path):
 
 
 def test_stk_001_month_without_a_count_is_one_finding(tmp_path):
-    write(tmp_path, stock_counts=[count("OCT", "2026-10-30", "A", 1)])
+    november_ledger = [{"date": "2026-11-05", "sku": "A", "opening_qty": 1, "closing_qty": 1}]  # November has data
+    write(tmp_path, stock_counts=[count("OCT", "2026-10-30", "A", 1)], stock_ledger=november_ledger)
     found = audit(tmp_path, month="2026-11", rules="STK-001")
     assert keys(found, "STK-001") == {"2026-11"}
     early = audit(tmp_path, month="2026-11", rules="STK-001", as_of="2026-11-20")

@@ -1,0 +1,244 @@
+"""A team of managers on the dashboards: 1, 5 and 10 viewers opening pages at the same moment.
+
+    python -m benchmarks.team                 # rounds of 1, 5 and 10 viewers
+    python -m benchmarks.team --viewers 5     # one round
+
+`opskit serve` runs on the sample data; headless Chromium (Debian's, through Playwright) opens the
+four dashboards in turn, one browser context per viewer. For each round it reports the time from the
+click (navigation start) until the page shows its findings table (median and max, a busy page's
+retries included), the pages that failed (no table within 120 s, an error box, an execution error),
+the server's peak RSS (the server and every process below it, sampled every 0.25 s), and how long
+after the tabs closed the server was back to its idle figure with no kernel left. It ends with a
+SIGTERM and checks that nothing is left running or listening.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+REVIEWS = ["order_sla_audit", "service_stats", "stocktake_variance", "promotion_review"]
+TARGETS = {"max_s": 15.0, "rss_gib": 3.0, "idle_s": 120.0}
+SHOWN = """
+new MutationObserver(() => {
+  if (!window.__opskitShown && document.querySelector('.opskit-count')) window.__opskitShown = Date.now();
+}).observe(document, {subtree: true, childList: true});
+"""
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+def descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def rss(pid: int) -> int:
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_SIZE
+    return 0
+
+
+def tree_rss(pid: int) -> int:
+    return rss(pid) + sum(rss(p) for p in descendants(pid))
+
+
+def kernels(pid: int) -> int:
+    count = 0
+    for p in descendants(pid):
+        with contextlib.suppress(OSError):
+            count += b"ipykernel" in Path(f"/proc/{p}/cmdline").read_bytes()
+    return count
+
+
+class PeakSampler(threading.Thread):
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak, self.running = pid, 0, True
+
+    def run(self) -> None:
+        while self.running:
+            self.peak = max(self.peak, tree_rss(self.pid))
+            time.sleep(0.25)
+
+
+def start_server(data_root: Path, log: Path) -> tuple[subprocess.Popen, int, float]:
+    started = time.perf_counter()
+    with log.open("w") as sink:  # a file, not a pipe: an unread pipe would block the server
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "opskit.cli", "serve", "--port", "0", "--data-root", str(data_root)],
+            cwd=ROOT,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        match = re.search(r"dashboards ready: http://127\.0\.0\.1:(\d+)/", log.read_text())
+        if match:
+            return proc, int(match.group(1)), time.perf_counter() - started
+        time.sleep(0.1)
+    raise SystemExit(f"opskit serve did not start:\n{log.read_text()}")
+
+
+def wait_idle(pid: int, idle_rss: int, timeout: float = 240) -> float | None:
+    """Seconds until no kernel runs and the tree is back within 64 MiB of its idle RSS (None: never)."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        if kernels(pid) == 0 and tree_rss(pid) <= idle_rss + 64 * 2**20:
+            return time.perf_counter() - started
+        time.sleep(1)
+    return None
+
+
+def one_round(browser, url: str, pid: int, viewers: int) -> dict:
+    idle_rss = tree_rss(pid)
+    sampler = PeakSampler(pid)
+    sampler.start()
+    contexts = [browser.new_context(viewport={"width": 1200, "height": 900}) for _ in range(viewers)]
+    pages = []
+    for i, context in enumerate(contexts):
+        page = context.new_page()
+        page.add_init_script(SHOWN)
+        name = REVIEWS[i % len(REVIEWS)]
+        clicked = time.time() * 1000
+        page.goto(f"{url}/voila/render/{name}.ipynb", wait_until="commit", timeout=120_000)
+        pages.append((page, name, clicked))
+    times, failures = [], []
+    for page, name, clicked in pages:
+        try:
+            page.wait_for_selector(".opskit-count", timeout=120_000)
+            content = page.content()
+            if page.locator(".opskit-error").count() or "There was an error" in content or "Traceback" in content:
+                failures.append(f"{name}: error shown")
+                continue
+            times.append((page.evaluate("window.__opskitShown") - clicked) / 1000)
+        except Exception as exc:  # noqa: BLE001 - a failed page is a figure of the benchmark
+            failures.append(f"{name}: {type(exc).__name__}")
+    for context in contexts:
+        context.close()
+    closed = time.perf_counter()
+    back = wait_idle(pid, idle_rss)
+    sampler.running = False
+    sampler.join()
+    return {
+        "viewers": viewers,
+        "rendered": len(times),
+        "median_s": statistics.median(times) if times else None,
+        "max_s": max(times) if times else None,
+        "failures": failures,
+        "idle_rss_mib": idle_rss / 2**20,
+        "peak_rss_gib": sampler.peak / 2**30,
+        "idle_after_close_s": back if back is None else time.perf_counter() - closed,
+    }
+
+
+def stop_clean(proc: subprocess.Popen, port: int) -> bool:
+    """SIGTERM; True when the server and everything below it are gone and the port is closed."""
+    tree = descendants(proc.pid)
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        return False
+    time.sleep(1)
+    left = [p for p in tree if Path(f"/proc/{p}").exists()]
+    with socket.socket() as s:
+        listening = s.connect_ex(("127.0.0.1", port)) == 0
+    return not left and not listening
+
+
+def run(rounds: list[int]) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    folder = Path(tempfile.mkdtemp(prefix="opskit-team-"))
+    proc, port, ready_s = start_server(ROOT / "data_samples", folder / "serve.log")
+    url = f"http://127.0.0.1:{port}"
+    results = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            try:
+                for viewers in rounds:
+                    print(f"  {viewers} viewer(s) …", flush=True)
+                    results.append(one_round(browser, url, proc.pid, viewers))
+            finally:
+                browser.close()
+        clean = stop_clean(proc, port)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        for pid in descendants(proc.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    return {"ready_s": ready_s, "rounds": results, "sigterm_clean": clean}
+
+
+def report(figures: dict) -> str:
+    def s(value: float | None) -> str:
+        return "—" if value is None else f"{value:.1f}"
+
+    lines = [
+        f"team of viewers (opskit serve on the samples, {os.cpu_count()} cores; "
+        f"ready in {figures['ready_s']:.1f} s, target < 10 s)",
+        "  viewers  rendered  median s  max s  failures  peak RSS GiB  idle MiB  back to idle s",
+    ]
+    for r in figures["rounds"]:
+        lines.append(
+            f"  {r['viewers']:>7}  {r['rendered']:>5}/{r['viewers']:<2}  {s(r['median_s']):>8}  {s(r['max_s']):>5}"
+            f"  {len(r['failures']):>8}  {r['peak_rss_gib']:>12.2f}  {r['idle_rss_mib']:>8.0f}"
+            f"  {s(r['idle_after_close_s']):>14}"
+        )
+        for failure in r["failures"]:
+            lines.append(f"           failed: {failure}")
+    big = max(figures["rounds"], key=lambda r: r["viewers"])
+    met = (
+        big["rendered"] == big["viewers"]
+        and (big["max_s"] or 1e9) <= TARGETS["max_s"]
+        and big["peak_rss_gib"] <= TARGETS["rss_gib"]
+        and (big["idle_after_close_s"] or 1e9) <= TARGETS["idle_s"]
+    )
+    lines.append(
+        f"  targets at {big['viewers']} viewers: all render, max ≤ {TARGETS['max_s']:.0f} s, peak RSS ≤ "
+        f"{TARGETS['rss_gib']:.0f} GiB, idle within {TARGETS['idle_s']:.0f} s: {'met' if met else 'MISSED'}"
+    )
+    lines.append(f"  SIGTERM: {'nothing left running or listening' if figures['sigterm_clean'] else 'LEFT PROCESSES'}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--viewers", type=int, nargs="+", default=[1, 5, 10])
+    args = parser.parse_args(argv)
+    if not Path(CHROMIUM).exists():
+        print(f"team benchmark skipped: no {CHROMIUM}")
+        return 0
+    print(report(run(args.viewers)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
