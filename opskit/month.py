@@ -14,6 +14,7 @@ of the time it takes to load and check it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -323,28 +324,50 @@ def cached(
     month_folder, month = resolve_folder(folder, month)
     key = fingerprint(folder, month, as_of=as_of, policy=policy)
     entry = Path(directory or cache_dir()) / f"{month}-{key}"
-    if (entry / META).exists():
+    with _entry_lock(entry):  # viewers opening the same month at once wait for one computation
+        if (entry / META).exists():
+            try:
+                return MonthResult.load(entry)
+            except (OpskitError, OSError, ValueError, KeyError):
+                pass  # stale or damaged: compute it again
+        result = MonthResult.compute(folder, month, as_of=as_of, policy=policy)
         try:
-            return MonthResult.load(entry)
-        except (OpskitError, OSError, ValueError, KeyError):
-            pass  # stale or damaged: compute it again
-    result = MonthResult.compute(folder, month, as_of=as_of, policy=policy)
+            result.save(entry)
+            _prune(entry.parent, month, keep=entry)
+        except OSError:
+            pass
+        return result
+
+
+@contextlib.contextmanager
+def _entry_lock(entry: Path):
+    """An exclusive lock beside a cache entry (none where the cache folder cannot be written)."""
     try:
-        result.save(entry)
-        _prune(entry.parent, month)
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(entry.with_name(entry.name + ".lock"), "a")  # noqa: SIM115 - held for the block
     except OSError:
-        pass
-    return result
+        yield
+        return
+    with handle:
+        try:
+            import fcntl
+
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        except (ImportError, OSError):
+            pass  # no advisory locks here: at worst two viewers compute the same month
+        yield
 
 
 KEEP_PER_MONTH = 4
 
 
-def _prune(directory: Path, month: str) -> None:
+def _prune(directory: Path, month: str, keep: Path) -> None:
     """Keep the newest few entries of a month: older fingerprints are re-exports nobody asks for again."""
-    entries = sorted(directory.glob(f"{month}-*"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in entries[KEEP_PER_MONTH:]:
+    entries = [p for p in directory.glob(f"{month}-*") if p.is_dir() and p != keep]
+    entries.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in entries[KEEP_PER_MONTH - 1 :]:
         shutil.rmtree(old, ignore_errors=True)
+        old.with_name(old.name + ".lock").unlink(missing_ok=True)
 
 
 def open_review(

@@ -62,7 +62,7 @@ def test_the_cache_serves_a_month_until_a_file_changes(tmp_path, monkeypatch):
     root = tmp_path / "data"
     shutil.copytree(SAMPLES / "2026-10", root / "2026-10")
     first = cached(root, "2026-10", directory=tmp_path / "cache")
-    assert len(list((tmp_path / "cache").iterdir())) == 1
+    assert len([p for p in (tmp_path / "cache").iterdir() if p.is_dir()]) == 1
     calls = []
     real = MonthResult.compute.__func__
 
@@ -81,6 +81,31 @@ def test_the_cache_serves_a_month_until_a_file_changes(tmp_path, monkeypatch):
     assert len(calls) == 1
     assert fingerprint(root, "2026-10", as_of="2026-11-03") != fingerprint(root, "2026-10")
     assert fingerprint(root, "2026-10", policy={"masking": False}) != fingerprint(root, "2026-10")
+
+
+def test_viewers_opening_a_month_at_once_wait_for_one_computation(october, tmp_path, monkeypatch):
+    import threading
+    import time
+
+    calls = []
+
+    def slow(cls, *args, **kw):
+        calls.append(args)
+        time.sleep(1)
+        return october
+
+    monkeypatch.setattr(MonthResult, "compute", classmethod(slow))
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(cached(SAMPLES, "2026-10", directory=tmp_path / "c")))
+        for _ in range(3)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1 and len(results) == 3
+    assert all(r.kpis == october.kpis for r in results)
 
 
 def test_a_review_reads_no_file_and_imports_no_dashboard():
