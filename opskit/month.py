@@ -289,11 +289,12 @@ def cache_dir() -> Path:
 def fingerprint(
     folder: str | Path, month: str | None = None, *, as_of: Any = None, policy: str | Path | dict | None = None
 ) -> str:
-    """What a result depends on: the month, `as_of`, the policy, every data file under the root
+    """What a result depends on: the month, `as_of`, the policy, every file of the root's month folders
     (name, size, modification time: a re-export changes it) and opskit's own code."""
     month_folder, month = resolve_folder(folder, month)
     root = month_folder.parent if Path(folder).resolve() != month_folder.resolve() else None
-    files = sorted((root or month_folder).rglob("*")) if root else sorted(month_folder.iterdir())
+    folders = [root / m for m in month_folders(root)] if root else [month_folder]
+    files = sorted(p for f in folders for p in f.rglob("*"))  # the months' files only: a log beside them is no input
     h = hashlib.sha256()
     where = str(Path(folder).resolve())
     h.update(json.dumps([FORMAT, where, str(month), str(as_of), _policy_doc(policy)], default=str).encode())

@@ -79,6 +79,9 @@ def test_the_cache_serves_a_month_until_a_file_changes(tmp_path, monkeypatch):
     assert fingerprint(root, "2026-10") != before
     cached(root, "2026-10", directory=tmp_path / "cache")
     assert len(calls) == 1
+    unchanged = fingerprint(root, "2026-10")
+    (root / "serve.log").write_text("a log beside the month folders is not an input")
+    assert fingerprint(root, "2026-10") == unchanged
     assert fingerprint(root, "2026-10", as_of="2026-11-03") != fingerprint(root, "2026-10")
     assert fingerprint(root, "2026-10", policy={"masking": False}) != fingerprint(root, "2026-10")
 
