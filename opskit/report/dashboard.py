@@ -190,8 +190,6 @@ class ReviewApp:
 
     def _redraw(self) -> None:
         view = self.view()
-        if view is None or view.error:
-            self.table.clear_output()  # at once: a deferred clear waits for output that never comes
         with self.head:
             self.head.clear_output(wait=True)
             if view is not None:
@@ -200,7 +198,9 @@ class ReviewApp:
                     for fig in view.charts():
                         display(fig)
                     display(HTML(self.tables_html(view)))
-        if view is not None and not view.error:
+        if view is None or view.error:
+            self.table.clear_output()  # at once, after the head says why: a deferred clear waits for output
+        else:
             with self.table:
                 self.table.clear_output(wait=True)
                 display(HTML(self.findings_html(view)))
