@@ -153,8 +153,9 @@ def bench_size(n: int, repeats: int, formats: tuple[str, ...]) -> dict:
 
 
 def xlsx_export(rows: int) -> Path:
-    """An orders export as a person saves it from the shop back-office: title block, Chinese headers."""
-    path = DATA / "xlsx" / f"orders_{rows}.xlsx"
+    """An orders export as a person saves it from the shop back-office: title block, Chinese headers, and the
+    totals row (合计) the back-office adds at the bottom, which the loader sets aside."""
+    path = DATA / "xlsx" / f"orders_{rows}_totals.xlsx"
     if path.exists():
         return path
     print(f"  writing a {rows:,}-row xlsx export (cached in {path.parent}) …", flush=True)
@@ -171,6 +172,11 @@ ws.append([])
 ws.append(list(frame.columns))
 for row in frame.astype("object").where(frame.notna(), None).itertuples(index=False):
     ws.append([v.to_pydatetime() if hasattr(v, "to_pydatetime") else v for v in row])
+totals = [None] * len(frame.columns)
+totals[0] = "合计"
+if "订单金额" in frame.columns:
+    totals[list(frame.columns).index("订单金额")] = float(frame["订单金额"].sum())
+ws.append(totals)
 wb.save({str(path.with_suffix(".tmp"))!r})
 """
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

@@ -27,6 +27,8 @@ _EXPORTS = {
     "OpskitNotice": "errors",
     "OpskitError": "errors",
     "PolicyError": "errors",
+    "explain": "explain",
+    "rule_table": "explain",
     "Data": "loader",
     "load": "loader",
     "Policy": "policy",
@@ -44,16 +46,19 @@ __all__ = [
     "Policy",
     "PolicyError",
     "check",
+    "explain",
     "load",
     "load_policy",
     "open_review",
     "rows",
+    "rule_table",
     "run_checks",
     "summary",
 ]
 
 if TYPE_CHECKING:
     from .errors import DataError, OpskitError, OpskitNotice, PolicyError
+    from .explain import explain, rule_table
     from .loader import Data, load
     from .month import MonthResult, open_review
     from .policy import Policy, load_policy

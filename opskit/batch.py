@@ -4,19 +4,21 @@ The month is loaded and checked once (`opskit.month`); the review notebooks read
 and findings.csv, kpis.json and the workbook are rendered from the same object, so they agree.
 
 Everything is written into a staging folder beside `OUT/MONTH/` and swapped in at the end, so a
-reader sees either the previous complete run or the new one, never half of one. A failing notebook
-does not stop the others; its executed notebook (showing the error) is kept, and the command
-names it, its cell and the error, and exits non-zero.
+reader sees either the previous complete run or the new one, never half of one (the mechanics —
+lock, staging, atomic swap, input fingerprints, worker lifetime — are in `publish.py`). A failing
+notebook does not stop the others; the run's partial output goes to `OUT/MONTH.failed/`, the
+previous complete month stays, and the command names the notebook, its cell and the error, and
+exits non-zero.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
 import shutil
 import sys
-import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -27,14 +29,28 @@ import pandas as pd
 from .errors import OpskitError
 from .loader import resolve_folder
 from .month import MonthResult, cached
+from .policy import load_policy
+from .publish import (
+    MonthLock,
+    changed_inputs,
+    disk_full_error,
+    fingerprint,
+    is_disk_full,
+    new_staging,
+    publish,
+    publish_failed,
+    remove_failed,
+    remove_stale_staging,
+    worker_dies_with_parent,
+)
 from .report.excel import write_workbook
 from .report.files import _umask, atomic_write_text, safe_cells
 from .report.i18n import t
-from .report.masking import mask_frame
+from .report.masking import AUDIENCE, mask_frame, scrub_notebook
 from .report.notebooks import NOTEBOOK_DIR, REVIEWS, review_class
 from .runner import select_rules
 
-RESULT_DIR = ".month-result"  # the computed month the notebooks read; removed before the swap
+RESULT_DIR = ".month-result"  # the computed month the notebooks read; removed before publishing
 _EXTERNAL_SCRIPT = re.compile(r'<script[^>]*\ssrc="https?://[^"]*"[^>]*>\s*</script>', re.I)
 
 
@@ -44,6 +60,7 @@ class NotebookRun:
     ok: bool
     seconds: float
     error: str = ""
+    full_disk_at: str = ""  # the file that could not be written for lack of space
 
 
 def notebooks_dir() -> Path:
@@ -58,7 +75,7 @@ def _quiet_worker() -> None:
     os.close(devnull)
 
 
-def _execute(name: str, staging: str, parameters: dict, timeout: int) -> NotebookRun:
+def _execute(name: str, staging: str, parameters: dict, timeout: int, mask: bool = True) -> NotebookRun:
     """Run one notebook with papermill (in a worker process) and export its HTML without code."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
@@ -79,16 +96,48 @@ def _execute(name: str, staging: str, parameters: dict, timeout: int) -> Noteboo
             log_output=False,
         )
     except PapermillExecutionError as exc:
+        _for_managers(target, parameters, source.parent, mask)
         first = (exc.source or "").strip().splitlines()
         where = f"cell {exc.exec_count}" + (f" ({first[0][:60]})" if first else "")
-        return NotebookRun(name, False, time.perf_counter() - started, f"{where}: {exc.ename}: {exc.evalue}")
+        full = (
+            re.search(rf"\[Errno {errno.ENOSPC}\][^']*'([^']+)'", str(exc.evalue)) if exc.ename == "OSError" else None
+        )
+        error = f"{where}: {exc.ename}: {exc.evalue}"
+        return NotebookRun(name, False, time.perf_counter() - started, error, full.group(1) if full else "")
     except Exception as exc:  # a dead kernel, a timeout, a missing notebook: say which and why
+        if is_disk_full(exc):
+            where = str(getattr(exc, "filename", None) or target)
+            return NotebookRun(name, False, time.perf_counter() - started, f"no space left writing {where}", where)
         return NotebookRun(name, False, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
     try:
+        _for_managers(target, parameters, source.parent, mask)
         export_html(target, Path(staging) / f"{name}.html")
-    except Exception as exc:  # a missing nbconvert template, a full disk: the report is not there, say why
-        return NotebookRun(name, False, time.perf_counter() - started, f"HTML export: {type(exc).__name__}: {exc}")
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        where = str(exc.filename)
+        return NotebookRun(name, False, time.perf_counter() - started, f"no space left writing {where}", where)
     return NotebookRun(name, True, time.perf_counter() - started)
+
+
+def _for_managers(target: Path, parameters: dict, notebooks: Path, mask: bool) -> None:
+    """The executed notebook lives in the managers' folder: no absolute paths (the data root, the
+    staging folder, the installation), no tracebacks, personal data masked (unless the policy turns
+    masking off). The HTML report is exported from this cleaned notebook."""
+    if not target.exists():
+        return
+    data_root = Path(parameters["data_root"])
+    paths = {
+        str(data_root): data_root.name,
+        parameters["output_dir"]: ".",
+        str(notebooks.resolve()): "notebooks",
+        sys.prefix: "<python>",
+        str(Path.home()): "~",
+    }
+    if parameters.get("policy"):
+        paths[parameters["policy"]] = Path(parameters["policy"]).name
+    nb = json.loads(target.read_text(encoding="utf-8"))
+    atomic_write_text(target, json.dumps(scrub_notebook(nb, paths, mask), ensure_ascii=False))
 
 
 def export_html(notebook: Path, html_path: Path) -> Path:
@@ -103,12 +152,14 @@ def export_html(notebook: Path, html_path: Path) -> Path:
     return html_path
 
 
-def write_month_outputs(staging: Path, result: MonthResult, lang: str, names: list[str]) -> None:
-    """findings.csv, kpis.json and the managers' workbook: renderings of the computed month, as the
-    notebooks' HTML is, so they state the same figures."""
+def write_month_outputs(
+    staging: Path, result: MonthResult, lang: str, names: list[str], inputs: dict | None = None
+) -> None:
+    """findings.csv, kpis.json (with the input files' sizes and hashes) and the managers' workbook:
+    renderings of the computed month, as the notebooks' HTML is, so they state the same figures."""
     reviews = [review_class(name)(result, lang, audience="manager") for name in names]
     write_findings_csv(staging / "findings.csv", result)
-    write_kpis_json(staging / "kpis.json", result, reviews)
+    write_kpis_json(staging / "kpis.json", result, reviews, inputs)
     write_workbook(staging / f"opskit-{result.month}.xlsx", workbook_sheets(result, reviews, lang))
 
 
@@ -117,7 +168,7 @@ def write_findings_csv(path: Path, result: MonthResult) -> None:
     atomic_write_text(path, safe_cells(shown).to_csv(index=False))
 
 
-def write_kpis_json(path: Path, result: MonthResult, reviews: list) -> None:
+def write_kpis_json(path: Path, result: MonthResult, reviews: list, inputs: dict | None = None) -> None:
     doc = {
         "month": result.month,
         "as_of": str(result.as_of),
@@ -125,6 +176,7 @@ def write_kpis_json(path: Path, result: MonthResult, reviews: list) -> None:
         "reviews": {r.name: {"review": r.name, "month": result.month, **r.kpis()} for r in reviews},
         "changes": {r.name: r.changes() for r in reviews},
         "rules": result.rule_status().to_dict(orient="records"),
+        "inputs": inputs or {},
     }
     atomic_write_text(path, json.dumps(doc, ensure_ascii=False, indent=1, default=_jsonable))
 
@@ -171,7 +223,7 @@ def workbook_sheets(result: MonthResult, reviews: list, lang: str) -> list[tuple
 
 def context_frame(result: MonthResult, lang: str) -> pd.DataFrame:
     """As of, data folder, each file and when it was exported, skipped rules and why, notices."""
-    rows = [(t("audit_cutoff", lang), f"{result.as_of:%Y-%m-%d %H:%M}"), (t("data_folder", lang), str(result.folder))]
+    rows = [(t("audit_cutoff", lang), f"{result.as_of:%Y-%m-%d %H:%M}"), (t("data_folder", lang), result.folder_label)]
     rows += [
         (f"{t('files_exported', lang)}: {f.name}", f"{f.modified:%Y-%m-%d %H:%M} ({f.size:,} B)") for f in result.files
     ]
@@ -202,42 +254,6 @@ def _jsonable(value):
     return str(value)
 
 
-def compute_month(folder: str | Path, month: str, *, as_of: str | None, policy: str | None) -> MonthResult:
-    """The month, computed once for every output (from the cache when its inputs are unchanged)."""
-    return cached(folder, month, as_of=as_of, policy=policy)
-
-
-def render_notebooks(names: list[str], staging: Path, parameters: dict, jobs: int, timeout: int) -> list[NotebookRun]:
-    """Execute the review notebooks (in parallel processes) on the saved month; each exports its HTML."""
-    runs = []
-    with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(names)))) as pool:
-        futures = {pool.submit(_execute, n, str(staging), parameters, timeout): n for n in names}
-        for i, future in enumerate(as_completed(futures), start=1):
-            run = future.result()
-            runs.append(run)
-            state = "ok" if run.ok else f"FAILED: {run.error}"
-            print(f"[{i}/{len(names)}] {run.name}: {state} ({run.seconds:.1f} s)", flush=True)
-    return runs
-
-
-def render_files(staging: Path, result: MonthResult, lang: str, names: list[str]) -> list[NotebookRun]:
-    """findings.csv, kpis.json and the workbook; a failure is reported like a failed notebook."""
-    try:
-        write_month_outputs(staging, result, lang, names)
-    except (OpskitError, OSError) as exc:
-        print(f"outputs: FAILED: {exc}", flush=True)
-        return [NotebookRun("findings.csv / kpis.json / workbook", False, 0.0, str(exc))]
-    return []
-
-
-def _swap_in(staging: Path, final: Path) -> None:
-    old = final.with_name(f".{final.name}.old-{os.getpid()}")
-    if final.exists():
-        final.rename(old)
-    staging.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def run_month(
     folder: str | Path,
     month: str,
@@ -260,14 +276,38 @@ def run_month(
     out = Path(out)
     if out.resolve() == data_root.resolve() or data_root.resolve() in out.resolve().parents:
         raise OpskitError(f"--out {out} lies inside the data folder {data_root}; opskit never writes into data")
-    result = compute_month(folder, month, as_of=as_of, policy=policy)
+    result = compute_month(folder, month, as_of=as_of, policy=policy)  # bad data stops here, before any write
     try:
         out.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=out, prefix=f".{month}.staging-"))
-        staging.chmod(0o777 & ~_umask())
     except OSError as exc:
         raise OpskitError(f"cannot write to {out}: {exc.strerror}") from None
+    with MonthLock(out, month):
+        return _run_locked(result, data_root, month, out, names, as_of, policy, lang, jobs, timeout)
+
+
+def compute_month(folder: str | Path, month: str, *, as_of: str | None, policy: str | None) -> MonthResult:
+    """The month, computed once for every output (from the cache when its inputs are unchanged)."""
+    return cached(folder, month, as_of=as_of, policy=policy)
+
+
+def _run_locked(
+    result: MonthResult, data_root: Path, month: str, out: Path, names, as_of, policy, lang, jobs, timeout
+) -> int:
+    """The run proper, while this process holds the month's lock."""
+    final = out / month
+    for name in remove_stale_staging(out, month):
+        print(f"removed {name}, left by an interrupted run", flush=True)
+    inputs = fingerprint(data_root)
+    mask = load_policy(policy).masking  # a bad policy is refused before anything is written
+    try:
+        staging = new_staging(out, month, 0o777 & ~_umask())
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise disk_full_error(exc, out, final) from None
+        raise OpskitError(f"cannot write to {out}: {exc.strerror}") from None
     runs: list[NotebookRun] = []
+    audience = os.environ.get(AUDIENCE)
+    os.environ[AUDIENCE] = "manager"  # the kernels write managers' reports: personal data is masked
     try:
         saved = result.save(staging / RESULT_DIR)
         parameters = dict(
@@ -276,25 +316,62 @@ def run_month(
             as_of=as_of,
             policy=str(Path(policy).resolve()) if policy else None,
             lang=lang,
-            audience="manager",  # managers read the batch's reports: personal data is masked
+            audience="manager",
             interactive=False,
             result=str(saved.resolve()),
+            output_dir=str(staging.resolve()),
         )
-        runs += render_notebooks(names, staging, parameters, jobs, timeout)
-        runs += render_files(staging, result, lang, names)
+        with ProcessPoolExecutor(
+            max_workers=max(1, min(jobs, len(names))),
+            initializer=worker_dies_with_parent,
+            initargs=(os.getpid(),),
+        ) as pool:
+            futures = {pool.submit(_execute, n, str(staging), parameters, timeout, mask): n for n in names}
+            for i, future in enumerate(as_completed(futures), start=1):
+                run = future.result()
+                runs.append(run)
+                state = "ok" if run.ok else f"FAILED: {run.error}"
+                print(f"[{i}/{len(names)}] {run.name}: {state} ({run.seconds:.1f} s)", flush=True)
+        full = next((r for r in runs if r.full_disk_at), None)
+        if full is not None:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), full.full_disk_at)
+        try:
+            write_month_outputs(staging, result, lang, names, inputs)
+        except OpskitError as exc:
+            runs.append(NotebookRun("findings.csv / kpis.json / workbook", False, 0.0, str(exc)))
+            print(f"outputs: FAILED: {exc}", flush=True)
         shutil.rmtree(saved, ignore_errors=True)  # the month's raw data stays out of the managers' folder
-        final = out / month
-        _swap_in(staging, final)
+        changes = changed_inputs(data_root, inputs)
+        if changes:
+            runs.append(NotebookRun("inputs", False, 0.0, "files changed during the run: " + "; ".join(changes)))
+        failed = [r for r in runs if not r.ok]
+        if failed:
+            beside = publish_failed(staging, final)
+        else:
+            publish(staging, final)
+            remove_failed(final)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        if is_disk_full(exc):
+            raise disk_full_error(exc, None, final) from None
+        raise OpskitError(f"cannot write the reports in {out}: {exc.strerror} ({exc.filename})") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)  # interrupted or failed: nothing half-written remains
         raise
-    failed = [r for r in runs if not r.ok]
+    finally:
+        if audience is None:
+            os.environ.pop(AUDIENCE, None)
+        else:
+            os.environ[AUDIENCE] = audience
+    if failed:
+        previous = f"the previous reports in {final}/ are kept" if final.exists() else f"{final}/ was not written"
+        print(f"this run's partial output is in {beside}/; {previous}")
+        for run in failed:
+            what = f"{run.name} failed at" if run.name in REVIEWS else f"{run.name}:"
+            print(f"opskit run: {what} {run.error}", file=sys.stderr)
+        return 1
     print(f"reports for {month} in {final}/")
     for path in sorted(final.iterdir()):
         if path.suffix in (".html", ".csv", ".json", ".xlsx"):
             print(f"  {path}")
-    if failed:
-        for run in failed:
-            print(f"opskit run: {run.name} failed at {run.error}", file=sys.stderr)
-        return 1
     return 0

@@ -1,4 +1,4 @@
-"""`opskit check | run | serve | samples`: the command line other programs rely on (SPEC §4).
+"""`opskit check | run | serve | samples | rules | explain`: the command line other programs rely on (SPEC §4).
 
 Heavy modules are imported inside the commands, so `opskit --help` answers at once.
 """
@@ -11,9 +11,12 @@ from pathlib import Path
 
 
 def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     p = argparse.ArgumentParser(
         prog="opskit", description="Check e-commerce operating rules and write monthly reviews."
     )
+    p.add_argument("--version", action="version", version=f"opskit {__version__}", help="print the version and exit")
     sub = p.add_subparsers(dest="command", required=True)
 
     c = sub.add_parser("check", help="check one month and print or write the findings")
@@ -23,24 +26,26 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--policy", help="a policy YAML file overriding the defaults")
     c.add_argument("--rules", help="rule ids or prefixes, e.g. ORD-003,CS-001 or ORD")
     c.add_argument("--summary", action="store_true", help="checked / failed / share per rule instead of findings")
-    c.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    c.add_argument(
+        "--format", choices=["table", "csv", "json"], default="table", help="how findings are written (default: table)"
+    )
     c.add_argument("--output", help="write to this file instead of standard output")
 
     r = sub.add_parser("run", help="execute the review notebooks for a month and write the reports")
-    r.add_argument("folder")
-    r.add_argument("--month", required=True)
+    r.add_argument("folder", help="a data root holding YYYY-MM/ folders (the reviews' trends read other months)")
+    r.add_argument("--month", required=True, help="the month to report, e.g. 2026-10, 2026/10 or 2026年10月")
     r.add_argument("--out", required=True, help="reports go to OUT/MONTH/")
-    r.add_argument("--as-of", dest="as_of")
-    r.add_argument("--policy")
-    r.add_argument("--lang", choices=["zh", "en"], default="zh")
+    r.add_argument("--as-of", dest="as_of", help='moment of the audit, e.g. "2026-11-01 00:00" (default: month end)')
+    r.add_argument("--policy", help="a policy YAML file overriding the defaults")
+    r.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of the reports (default: zh)")
     r.add_argument("--notebooks", nargs="+", help="notebook names (default: all four reviews)")
     r.add_argument("--jobs", type=int, default=2, help="notebooks executed at once")
     r.add_argument("--timeout", type=int, default=600, help="seconds a cell may run")
 
     s = sub.add_parser("serve", help="open the reviews as Voila dashboards on 127.0.0.1")
-    s.add_argument("--port", type=int, default=8866)
+    s.add_argument("--port", type=int, default=8866, help="port to listen on (default: 8866)")
     s.add_argument("--data-root", default="data_samples", help="folder holding YYYY-MM/ data folders")
-    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     s.add_argument("--no-preheat", action="store_true", help="kept for old scripts: kernels always start per page")
     s.add_argument(
         "--allow-host",
@@ -54,6 +59,15 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--release-after", type=float, default=60, help="seconds before the kernel of a closed page is released"
     )
+
+    u = sub.add_parser("rules", help="list the rules: title, limit in force, clock, source clause, scope")
+    u.add_argument("--policy", help="a policy YAML file: show the limits it puts in force")
+    u.add_argument("--rules", help="rule ids or prefixes to list, e.g. ORD or CS-001,STK (default: all)")
+    u.add_argument("--lang", choices=["zh", "en"], default="en", help="language of the titles (default: en)")
+
+    e = sub.add_parser("explain", help="one rule in full: limit in force, clock, source clause, scope, choices")
+    e.add_argument("rule_id", help="a rule id, e.g. ORD-003")
+    e.add_argument("--policy", help="a policy YAML file: show the limit it puts in force")
 
     g = sub.add_parser("samples", help="write the deterministic sample exports")
     g.add_argument("folder", help="where YYYY-MM/ folders are written")
@@ -143,12 +157,34 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_rules(args: argparse.Namespace) -> int:
+    from .explain import rule_table, text_table
+
+    sys.stdout.write(text_table(rule_table(args.policy, args.rules, args.lang).drop(columns=["datasets"])))
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from .explain import explain
+
+    sys.stdout.write(explain(args.rule_id, args.policy))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from .errors import OpskitError
 
     try:
-        return {"check": cmd_check, "run": cmd_run, "serve": cmd_serve, "samples": cmd_samples}[args.command](args)
+        commands = {
+            "check": cmd_check,
+            "run": cmd_run,
+            "serve": cmd_serve,
+            "samples": cmd_samples,
+            "rules": cmd_rules,
+            "explain": cmd_explain,
+        }
+        return commands[args.command](args)
     except OpskitError as exc:
         from .report.files import terminal_safe
 

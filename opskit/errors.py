@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
@@ -36,7 +37,12 @@ class DataError(OpskitError):
     """A data file that cannot be used as it is: names file, row (as the user sees it) and column.
 
     When a file has several bad cells, `problems` lists every one (up to `MAX_LISTED`, `total` counts
-    them all) and `row`/`column` are those of the first; the message lists them one per line."""
+    them all) and `row`/`column` are those of the first; the message lists them one per line.
+
+    A cell's value quoted in a problem is passed as `value`, the problem holding `{value}` where it
+    goes: managers (`OPSKIT_AUDIENCE=manager`, set by `opskit run` and `opskit serve`) read it masked
+    — whole in a personal column, its phones, accounts and e-mails elsewhere, before it is cut —
+    while the analyst who fixes the file reads it as it is."""
 
     def __init__(
         self,
@@ -62,8 +68,22 @@ class DataError(OpskitError):
             where += f", column {self.column}"
         return where
 
-    def _what(self) -> str:
-        return self.problem + (f" (expected {self.expected})" if self.expected else "")
+    def _what(self, masked: bool = False) -> str:
+        problem = self.problem
+        if self.value is not None and "{value}" in problem:
+            problem = problem.replace("{value}", _quoted(self.value, self.column, masked))
+        return problem + (f" (expected {self.expected})" if self.expected else "")
+
+    def render(self, masked: bool = False) -> str:
+        """The message, with quoted cell values masked when `masked`."""
+        if len(self.problems) == 1 and self.total == 1:
+            return f"{self.file}{self._where()}: {self._what(masked)}"
+        lines = [f"{self.file}: {self.total} bad cells"]
+        lines += [f"  - {p._where().lstrip(', ')}: {p._what(masked)}" for p in self.problems]
+        listed = len(self.problems)
+        if self.total > listed:
+            lines.append(f"  … and {self.total - listed:,} more (the first {listed} are listed)")
+        return "\n".join(lines)
 
     @classmethod
     def several(cls, file: str, problems: list[DataError], total: int) -> DataError:
@@ -71,11 +91,7 @@ class DataError(OpskitError):
         first = problems[0]
         error = cls(first.file, first.problem, row=first.row, column=first.column, expected=first.expected)
         error.value, error.problems, error.total = first.value, list(problems), total
-        lines = [f"{file}: {total} bad cells"]
-        lines += [f"  - {p._where().lstrip(', ')}: {p._what()}" for p in problems]
-        if total > len(problems):
-            lines.append(f"  … and {total - len(problems):,} more (the first {len(problems)} are listed)")
-        error.args = ("\n".join(lines),)
+        error.args = (error.render(),)
         return error
 
     def table(self) -> pd.DataFrame:
@@ -88,7 +104,21 @@ class DataError(OpskitError):
         ).astype({"row": "Int64"})
 
     def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
+        return self.render(masked=_for_managers())
+
+
+def _for_managers() -> bool:
+    return os.environ.get("OPSKIT_AUDIENCE") == "manager"
+
+
+def _quoted(value: str, column: str | None, masked: bool, width: int = 60) -> str:
+    """A cell's value as a message quotes it: masked first (the whole text), then cut to `width`."""
+    if masked:
+        from .report.masking import PERSONAL_COLUMNS, scrub
+
+        personal = column is not None and any(c in column for c in PERSONAL_COLUMNS)
+        value = value[:1] + "*" * (len(value) - 1) if personal else scrub(value)
+    return repr(value[:width]) + ("…" if len(value) > width else "")
 
 
 class BadCells:

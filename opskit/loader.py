@@ -36,6 +36,7 @@ MANIFEST_KEYS = {  # what a dataset entry of opskit.yaml may say; anything else 
     "aliases": "extra header names per canonical column",
 }
 TOTALS_LABELS = ("合计", "总计", "小计", "合計", "總計", "小計", "total", "subtotal", "grand total")
+_TOTALS_SPELLINGS = {s for label in TOTALS_LABELS for s in (label, label.upper(), label.title(), label.capitalize())}
 MAX_XLSX_EXPANDED = 512 * 1024 * 1024  # a workbook that unpacks to more than this is refused (zip bombs)
 MAX_CELL = 32_767  # Excel's own limit on a cell's text
 EXCEL_ERRORS = ("#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#GETTING_DATA")
@@ -709,7 +710,7 @@ def shape(
                 bad,
                 col.name,
                 label[col.name],
-                lambda value, kind=kind: f"cannot read {str(value)[:60]!r} as {kind}",
+                f"cannot read {{value}} as {kind}",
                 _expected(col),
                 body[col.name],
             )
@@ -732,26 +733,30 @@ def shape(
 def _set_aside_totals(raw: RawTable, body, ds: Dataset, file: str, mapping: dict, notices: list[str]):
     """A totals row (合计/总计/小计 as the row's first text, its key blank) is the export's own sum, not a
     record: it is set aside with a notice instead of failing the load on its blank key."""
-    text_columns = [c for c in raw.body.columns if raw.body[c].dtype.kind not in "biufcmMb"]
-    if not text_columns or raw.body.empty:
+    if raw.body.empty:
         return body, raw.rows
-    labelled = pd.concat(
-        [raw.body[c].astype("str").str.strip().str.casefold().isin(TOTALS_LABELS) for c in text_columns], axis=1
-    ).any(axis=1)
+    # the row's first non-blank cell, column by column over the rows still blank so far (few after the first)
+    first = pd.Series(None, index=raw.body.index, dtype="object")
+    todo = pd.Series(True, index=raw.body.index)
+    for column in raw.body.columns:
+        values = raw.body[column]
+        filled = ~parsing.blank(values)
+        if values.dtype.kind not in "biufcmMb":
+            here = todo & filled
+            first[here] = values[here].astype("str").str.strip()
+        todo &= ~filled
+        if not todo.any():
+            break
+    labelled = first.isin(_TOTALS_SPELLINGS)
     if not labelled.any():
         return body, raw.rows
     key = [c for c in (ds.key or (ds.required[0].name,)) if c in body]
-    totals = []
-    for index in labelled[labelled].index:  # a handful of rows at most: the labelled ones
-        row = raw.body.loc[index]
-        first = next((v for v in row if not (pd.isna(v) or str(v).strip() == "")), None)
-        if str(first).strip().casefold() not in TOTALS_LABELS:
-            continue
-        if all(pd.isna(body.at[index, k]) or str(body.at[index, k]).strip().casefold() in TOTALS_LABELS for k in key):
-            totals.append(index)
-    if not totals:
+    keys = body.loc[labelled, key].astype("str").apply(lambda c: c.str.strip())
+    blank_key = (keys.isna() | keys.eq("") | keys.isin(_TOTALS_SPELLINGS)).all(axis=1)
+    totals = blank_key[blank_key].index
+    if not len(totals):
         return body, raw.rows
-    shown = ", ".join(f"{int(raw.rows[i])}" for i in totals[:10])
+    shown = ", ".join(str(int(r)) for r in raw.rows[totals][:10])
     notices.append(
         f"{file}: {len(totals)} totals rows set aside (rows {shown}); they sum the export, they are not records"
     )
@@ -816,9 +821,7 @@ def _refuse_bad_cells(body, label: dict, cells: BadCells) -> None:
                     bad,
                     column,
                     label[column],
-                    lambda value, problem=problem: (
-                        f"{str(value)[:40]!r}{'…' if len(str(value)) > 40 else ''} {problem}"
-                    ),
+                    f"{{value}} {problem}",
                     expected,
                     values,
                 )

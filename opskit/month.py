@@ -76,6 +76,11 @@ class MonthResult:
     # ------------------------------------------------------------------ views
 
     @property
+    def folder_label(self) -> str:
+        """The data folder as reports name it: `root/2026-10`, no absolute path in what managers read."""
+        return f"{self.data_root.name}/{self.folder.name}" if self.data_root else self.folder.name
+
+    @property
     def period(self) -> pd.Period:
         return pd.Period(self.month, "M")
 

@@ -32,3 +32,9 @@ def pytest_terminal_summary(terminalreporter):
             f"hostile configuration: {hostile.TALLY['policy']} policy files and {hostile.TALLY['manifest']} manifests "
             "refused with exit 2 and one message, no traceback, hang or crash"
         )
+    batch = sys.modules.get("test_batch_publish")
+    if batch and batch.FAULTS:
+        terminalreporter.write_line(
+            f"batch faults: {len(batch.FAULTS)} ({', '.join(batch.FAULTS)}): previous reports intact, "
+            "0 stray folders after the next run"
+        )

@@ -47,3 +47,8 @@ def keys(findings: pd.DataFrame, rule_id: str | None = None) -> set:
 def summary_row(findings: pd.DataFrame, rule_id: str) -> dict:
     table = opskit.summary(findings, result_of(findings).checked)
     return table.set_index("rule_id").loc[rule_id].to_dict()
+
+
+def report_entries(out: Path) -> list[str]:
+    """What an output folder holds besides the month locks (`.YYYY-MM.lock`, kept between runs)."""
+    return sorted(p.name for p in out.iterdir() if not (p.name.startswith(".") and p.name.endswith(".lock")))

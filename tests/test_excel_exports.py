@@ -229,3 +229,23 @@ def test_error_cells_of_an_export_are_named(tmp_path):
             zf.writestr(name, data)
     with pytest.raises(DataError, match=r"orders.xlsx, row 3, column 订单金额 \(amount\): '#DIV/0!' is an Excel error"):
         opskit.load(tmp_path)
+
+
+def test_a_legacy_xls_export_reads_the_same_way(tmp_path):
+    import xlwt  # a dev dependency: the one writer of .xls left
+    wb = xlwt.Workbook()
+    ws = wb.add_sheet("订单")
+    ws.write(0, 0, "订单导出 2026年10月")
+    for c, header in enumerate(["订单编号", "渠道", "下单时间", "订单金额"]):
+        ws.write(2, c, header)
+    ws.write(3, 0, "A1")
+    ws.write(3, 1, "天猫")
+    ws.write(3, 2, dt.datetime(2026, 10, 5, 14, 3), xlwt.easyxf(num_format_str="yyyy-mm-dd hh:mm"))
+    ws.write(3, 3, 12.5)
+    ws.write(4, 0, "合计")
+    ws.write(4, 3, 12.5)
+    wb.save(str(tmp_path / "orders.xls"))
+    with pytest.warns(OpskitNotice, match=r"orders.xls: 1 totals rows set aside \(rows 5\)"):
+        orders = opskit.load(tmp_path)["orders"]
+    assert list(orders["_row"]) == [4] and orders["created_at"].iloc[0] == dt.datetime(2026, 10, 5, 14, 3)
+    assert orders["amount"].tolist() == [12.5] and orders["channel"].tolist() == ["tmall"]

@@ -153,7 +153,7 @@ def test_promotion_baselines_and_trend_come_from_the_other_months(month):
 def test_each_report_says_as_of_the_data_folder_its_files_and_what_was_skipped(month):
     for name in REVIEWS:
         html = month["html"][name]
-        assert "审计时点</b> 2026-11-01 00:00" in html and str(SAMPLES / "2026-10") in html
+        assert "审计时点</b> 2026-11-01 00:00" in html and "数据文件夹</b> data_samples/2026-10" in html
         assert "orders.csv (" in html and "未检查的规则</b> 无" in html
         assert "orders.csv: 1 exact duplicate rows dropped (rows 288)" in html
         assert "较 2026-09" in html  # the change of each headline figure against September

@@ -7,7 +7,7 @@ import sys
 
 import pandas as pd
 import pytest
-from helpers import ROOT, SAMPLES
+from helpers import ROOT, SAMPLES, report_entries
 from openpyxl import load_workbook
 
 from opskit.batch import run_month
@@ -141,7 +141,7 @@ def test_rerun_replaces_the_month_and_leaves_no_staging(batch, tmp_path):
     (out / "2026-10" / "stale.txt").write_text("old")
     assert run_month(SAMPLES, "2026-10", out, notebooks=["order_sla_audit"]) == 0
     assert not (out / "2026-10" / "stale.txt").exists()
-    assert sorted(p.name for p in out.iterdir()) == ["2026-10"]
+    assert report_entries(out) == ["2026-10"]
 
 
 def test_broken_input_stops_before_any_report_naming_file_row_and_column(tmp_path):

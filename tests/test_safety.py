@@ -130,3 +130,69 @@ def test_every_formula_prefix_is_neutralised_in_csv_and_excel(tmp_path):
     stored = [v.replace("\r", "\n") for v in risky]  # XML keeps a carriage return as a line feed
     assert [c.value for c in cells] == stored and all(c.data_type == "s" for c in cells)
     assert [c.quotePrefix for c in cells] == [True] * 6 + [False, False]
+
+
+def test_mask_text_finds_personal_data_in_its_common_spellings():
+    from opskit.report.masking import clip_text, mask_account, scrub
+
+    assert scrub("6228.4800.1111.2222 / 6228_4800_1111_2222") == "6228 **** 2222 / 6228 **** 2222"
+    assert scrub("电话138-1234-5603或１３８１２３４５６０６") == "电话138-****-5603或１３８****５６０６"
+    assert (
+        scrub("+86 138 1234 5607, ＋８６－１３８－１２３４－５６０８")
+        == "+86 138 **** 5607, ＋８６－１３８－****－５６０８"
+    )
+    assert scrub("zhang.san@163.com 或 sun.qi＠sina．com") == "z***@163.com 或 s***@sina．com"
+    assert scrub("62284800111") == "622****0111" and scrub("010-62345601") == "010-******01"
+    untouched = "order TM261000012 on 2026-10-05 14:03:00, ¥1,234,567.89, SKU-1001, 2026-10-05 2026"
+    assert scrub(untouched) == untouched
+    assert mask_account(pd.Series(["zhangsan_1988", "zhang.san@163.com"])).tolist() == ["z************", "z***@163.com"]
+    line = pd.Series(["您好" * 28 + "电话13812345678"])  # the 60-character cut falls inside the number
+    assert clip_text(line, 60)[0].endswith("电话13812345678") and clip_text(line, 10)[0] == "您好" * 5
+
+
+def test_data_errors_quote_values_masked_for_managers(tmp_path, monkeypatch):
+    from opskit.errors import DataError
+
+    error = DataError(
+        "orders.csv", "cannot read {value} as enum", row=2, column="渠道 (channel)", value="京东13812345698"
+    )
+    monkeypatch.delenv("OPSKIT_AUDIENCE", raising=False)
+    assert str(error) == "orders.csv, row 2, column 渠道 (channel): cannot read '京东13812345698' as enum"
+    monkeypatch.setenv("OPSKIT_AUDIENCE", "manager")
+    assert str(error) == "orders.csv, row 2, column 渠道 (channel): cannot read '京东138****5698' as enum"
+    personal = DataError("orders.csv", "{value} is an Excel error value", column="客户编号 (customer_id)", value="#N/A")
+    assert str(personal) == "orders.csv, column 客户编号 (customer_id): '#***' is an Excel error value"
+
+
+def test_executed_notebooks_for_managers_carry_no_paths_tracebacks_or_personal_data():
+    from opskit.report.masking import scrub_notebook
+
+    nb = {
+        "metadata": {"papermill": {"input_path": "/work/x/notebooks/a.ipynb", "parameters": {"data_root": "/srv/d"}}},
+        "cells": [
+            {
+                "cell_type": "code",
+                "source": "data_root = '/srv/d'\noutput_dir = '/out/.2026-10.staging-1'",
+                "outputs": [
+                    {"output_type": "stream", "text": "客户电话 138 1234 5678\n"},
+                    {
+                        "output_type": "display_data",
+                        "data": {"text/html": "<td>wang.wu@163.com</td>", "image/png": "AAA1"},
+                    },
+                    {
+                        "output_type": "error",
+                        "ename": "DataError",
+                        "evalue": "/srv/d/2026-10/orders.csv: 13812345678",
+                        "traceback": ["File /usr/lib/python3/site-packages/opskit/loader.py, line 3"],
+                    },
+                ],
+            },
+        ],
+    }
+    clean = scrub_notebook(nb, {"/srv/d": "data", "/out/.2026-10.staging-1": "."})
+    cell = clean["cells"][0]
+    assert cell["source"] == "data_root = 'data'\noutput_dir = '.'"
+    assert cell["outputs"][0]["text"] == "客户电话 138 **** 5678\n"
+    assert cell["outputs"][1]["data"] == {"text/html": "<td>w***@163.com</td>", "image/png": "AAA1"}
+    assert cell["outputs"][2]["traceback"] == ["DataError: data/2026-10/orders.csv: 138****5678"]
+    assert clean["metadata"]["papermill"]["input_path"] == "a.ipynb"

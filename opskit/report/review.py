@@ -210,7 +210,7 @@ class Review:
             return {}
         return {
             "as_of": f"{m.as_of:%Y-%m-%d %H:%M}",
-            "folder": str(m.folder),
+            "folder": m.folder_label,
             "files": [(f.name, f"{f.modified:%Y-%m-%d %H:%M}", f.size) for f in m.files],
             "skipped": {r: why for r, why in m.skipped().items() if r in set(self.result.summary["rule_id"])},
             "notices": list(m.notices),

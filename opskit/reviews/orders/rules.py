@@ -48,6 +48,11 @@ def registration(ctx: Context) -> pd.DataFrame:
 
 @rule("ORD-001", "orders", columns={"orders": ("accepted_at", "contacted_at")})
 def contact_after_acceptance(ctx: Context) -> Outcome:
+    """Customer contacted within the limit after acceptance (002 七 2).
+
+    Scope: the month's orders (by created_at, first occurrence of each order_id) with accepted_at.
+    Clock: the rule's clock, calendar by default (`clock: business` counts service hours only).
+    Spec choice: an order never contacted is pending until as_of is past the limit, then a finding."""
     return duration_rule(
         ctx,
         "ORD-001",
@@ -63,6 +68,11 @@ def contact_after_acceptance(ctx: Context) -> Outcome:
 
 @rule("ORD-002", "orders", columns={"orders": ("confirmed_at", "handed_off_at")})
 def hand_off_after_confirmation(ctx: Context) -> Outcome:
+    """Handed off for tracking within the limit after confirmation (002 七 3).
+
+    Scope: the month's orders with confirmed_at.
+    Clock: the rule's clock, calendar by default.
+    Spec choice: no hand-off recorded is pending until as_of is past the limit."""
     return duration_rule(
         ctx,
         "ORD-002",
@@ -78,6 +88,11 @@ def hand_off_after_confirmation(ctx: Context) -> Outcome:
 
 @rule("ORD-003", "orders", columns={"orders": ("paid_at", "shipped_at", "refunded_at")})
 def ship_after_payment(ctx: Context) -> Outcome:
+    """Shipped within the limit after payment (004 出货管理 1).
+
+    Scope: the month's paid orders; a refunded order never shipped is exempt.
+    Clock: the rule's clock, calendar by default; `by_channel` sets a platform's own deadline.
+    Spec choice: a duration equal to the limit complies; unshipped is pending until as_of passes the limit."""
     orders = month_orders(ctx)
     refunded_unshipped = orders["refunded_at"].notna() & orders["shipped_at"].isna()
     return duration_rule(
@@ -96,6 +111,11 @@ def ship_after_payment(ctx: Context) -> Outcome:
 
 @rule("ORD-004", "orders", columns={"orders": ("shipped_at", "special_case", *SIGN_OFFS)})
 def dealer_sign_offs(ctx: Context) -> Outcome:
+    """A shipped order of a sign-off channel carries the three sign-offs, two when special_case (004 出货管理 2).
+
+    Scope: the month's shipped orders of `params.channels` (distributor by default).
+    Clock: none (a count of signatures).
+    Spec choice: a sign-off is any non-blank name; observed is the number present."""
     rp = ctx.policy["ORD-004"]
     orders = month_orders(ctx)
     scope = orders[orders["shipped_at"].notna() & orders["channel"].isin(rp.param("channels"))]
@@ -131,6 +151,11 @@ def dealer_sign_offs(ctx: Context) -> Outcome:
 
 @rule("ORD-005", "orders", columns={"orders": ("paid_at", "shipped_at")})
 def paid_before_shipping(ctx: Context) -> Outcome:
+    """Never shipped before payment (004 出货管理 2, 资金管理 2).
+
+    Scope: the month's shipped orders.
+    Clock: calendar hours between shipment and a later payment.
+    Spec choice: observed is those hours, blank when the order was never paid."""
     orders = month_orders(ctx)
     scope = orders[orders["shipped_at"].notna()]
     late = (scope["paid_at"] - scope["shipped_at"]) / pd.Timedelta(hours=1)
@@ -157,6 +182,11 @@ def paid_before_shipping(ctx: Context) -> Outcome:
 
 @rule("ORD-006", "orders", "customers")
 def registered_customer(ctx: Context) -> Outcome:
+    """The ordering customer is in the customer file, registered no later than the order (004 客户管理 1, 3).
+
+    Scope: the month's orders of `params.channels` (distributor, wechat by default).
+    Clock: none.
+    Spec choice: observed is the hours registered after the order, blank when the customer is unknown."""
     scope = registration(ctx)
     reg = scope[scope["unknown"] | scope["late"]]
     late_h = (reg["registered_at"] - reg["created_at"]) / pd.Timedelta(hours=1)
@@ -182,6 +212,11 @@ def registered_customer(ctx: Context) -> Outcome:
 
 @rule("ORD-007", "orders", "customers")
 def registered_pay_account(ctx: Context) -> Outcome:
+    """Paid from the registered pay account (004 客户管理 1).
+
+    Scope: ORD-006's orders whose own and registered pay accounts are both given.
+    Clock: none.
+    Spec choice: accounts are compared without spaces and dashes, case-insensitively."""
     reg = registration(ctx)
     checked = reg[reg["account_checked"]]
     bad = checked[checked["foreign_account"]]
@@ -203,6 +238,11 @@ def registered_pay_account(ctx: Context) -> Outcome:
 
 @rule("ORD-008", "orders", "customers", "order_lines", "products")
 def retail_price_when_unregistered(ctx: Context) -> Outcome:
+    """An order breaking ORD-006 or ORD-007 is charged retail (004 客户管理 1).
+
+    Scope: the non-gift lines of those orders, priced against the product's retail_price.
+    Clock: none.
+    Spec choice: observed is the order's total shortfall below retail."""
     reg = registration(ctx)
     offenders = reg[reg["unknown"] | reg["late"] | reg["foreign_account"]]
     lines = ctx.data["order_lines"]
@@ -243,6 +283,11 @@ def retail_price_when_unregistered(ctx: Context) -> Outcome:
 
 @rule("ORD-009", "orders", columns={"orders": ("paid_at", "shipped_at", "delivered_at")})
 def possible_timestamps(ctx: Context) -> Outcome:
+    """Timestamps in a possible order: paid/shipped not before created, delivered not before shipped (003 二(四) 2).
+
+    Scope: the month's orders.
+    Clock: none.
+    Spec choice: delivered without any shipment is a finding too."""
     orders = month_orders(ctx)
     problems = {
         "paid before created": orders["paid_at"] < orders["created_at"],
@@ -272,6 +317,11 @@ def possible_timestamps(ctx: Context) -> Outcome:
 
 @rule("ORD-010", "orders")
 def order_never_changed(ctx: Context) -> Outcome:
+    """An order is never changed: one order_id with different customer, amount or creation time (002 七 5).
+
+    Scope: every order_id of the month that appears more than once.
+    Clock: none.
+    Spec choice: exact repeats are duplicates (dropped on load), not changes; other rules use the first occurrence."""
     orders = ctx.data["orders"]
     first = orders.drop_duplicates("order_id", keep="first")
     checked = int(ctx.in_month(first["created_at"]).sum())

@@ -84,6 +84,11 @@ def _plan_outcome(
 
 @rule("PRM-001", "promotions")
 def plan_lead_time(ctx: Context) -> Outcome:
+    """Promotion plan submitted at least the limit before the start (001 第五节 2).
+
+    Scope: promotions starting in the month.
+    Clock: calendar days.
+    Spec choice: a plan never submitted is pending until as_of reaches the start minus the limit."""
     rp = ctx.policy["PRM-001"]
     promos = month_promotions(ctx)
     lead = (promos["start_at"] - promos["plan_submitted_at"]) / rp.step
@@ -101,6 +106,11 @@ def plan_lead_time(ctx: Context) -> Outcome:
 
 @rule("PRM-002", "promotions")
 def manager_approval(ctx: Context) -> Outcome:
+    """Approved by the department manager: not after the start, not before the plan (001 第五节 1–2).
+
+    Scope: promotions starting in the month.
+    Clock: none.
+    Spec choice: a missing approval is pending while as_of is before the start, a finding after it."""
     promos = month_promotions(ctx)
     missing = promos["approved_at"].isna()
     pending = _before_start(ctx, promos, missing)
@@ -120,6 +130,11 @@ def manager_approval(ctx: Context) -> Outcome:
 
 @rule("PRM-003", "promotions")
 def departments_confirmed(ctx: Context) -> Outcome:
+    """Confirmed by sales-ops and marketing, both not after the start (004 出货管理 5).
+
+    Scope: promotions starting in the month.
+    Clock: none.
+    Spec choice: a missing confirmation is pending while as_of is before the start."""
     promos = month_promotions(ctx)
     text = pd.Series("", index=promos.index)
     missing_any = pd.Series(False, index=promos.index)
@@ -139,6 +154,11 @@ def departments_confirmed(ctx: Context) -> Outcome:
 
 @rule("PRM-004", "promotions")
 def plan_complete(ctx: Context) -> Outcome:
+    """Plan complete: goal, channels and scope SKUs present and a budget above 0 (001 第五节 2, 003 二(五) 1).
+
+    Scope: promotions starting in the month.
+    Clock: none.
+    Spec choice: observed is the number of missing parts."""
     promos = month_promotions(ctx)
     gaps = {
         "goal": promos["goal"].isna(),
@@ -156,6 +176,11 @@ def plan_complete(ctx: Context) -> Outcome:
 
 @rule("PRM-005", "promotions")
 def review_submitted(ctx: Context) -> Outcome:
+    """Post-activity review submitted within the limit after the end (003 二(五) 5).
+
+    Scope: promotions of the month that have ended by as_of.
+    Clock: calendar days.
+    Spec choice: no review recorded is pending until as_of is past the limit."""
     rp = ctx.policy["PRM-005"]
     promos = month_promotions(ctx)
     items = promos[_ended(ctx, promos)]
@@ -186,6 +211,11 @@ def review_submitted(ctx: Context) -> Outcome:
 
 @rule("PRM-006", "promotions", "order_lines", "orders", "finance_writeoffs")
 def gifts_written_off(ctx: Context) -> Outcome:
+    """Gift quantity shipped equals the gift quantity finance wrote off, per promotion and SKU (004 出货管理 6).
+
+    Scope: gift lines of the month's promotions on shipped orders, refunded or not.
+    Clock: none.
+    Spec choice: all of the promotion's gift write-offs count, whatever month finance booked them in."""
     rp = ctx.policy["PRM-006"]
     lines = promo_lines(ctx)
     shipped = lines[lines["gift"] & lines["shipped_at"].notna()]
@@ -220,6 +250,12 @@ def _per_promo(ctx: Context, column: str) -> pd.Series:
 
 @rule("PRM-007", "promotions", "order_lines", "orders", "products")
 def cost_within_budget(ctx: Context) -> Outcome:
+    """Promotion cost within budget (003 二(五) 2).
+
+    Scope: the month's promotions; cost = discount below retail on non-gift lines + gifts at retail,
+    on orders not refunded.
+    Clock: none.
+    Spec choice: observed is the cost, limit the budget."""
     promos = month_promotions(ctx)
     items = promos[promos["budget"].notna()]
     cost = items["promo_id"].map(_per_promo(ctx, "discount_cost") + _per_promo(ctx, "gift_cost")).astype("float64")
@@ -244,6 +280,11 @@ def cost_within_budget(ctx: Context) -> Outcome:
 
 @rule("PRM-008", "promotions", "order_lines", "orders")
 def revenue_reaches_target(ctx: Context) -> Outcome:
+    """Promotion revenue reaches target_sales (003 二(五) 4).
+
+    Scope: the month's promotions that have ended by as_of; paid, not refunded, non-gift lines.
+    Clock: none.
+    Spec choice: running promotions are pending."""
     promos = month_promotions(ctx)
     with_target = promos[promos["target_sales"].notna()]
     ended = _ended(ctx, with_target)

@@ -11,6 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from ...report.masking import clip_text
 from ...rule import Context, Outcome, duration_rule, findings, measure, num, rule
 
 
@@ -20,6 +21,11 @@ def month_tickets(ctx: Context) -> pd.DataFrame:
 
 @rule("CS-001", "cs_tickets", columns={"cs_tickets": ("first_reply_at",)})
 def first_reply(ctx: Context) -> Outcome:
+    """First reply within the limit after the ticket is created (001 第五节 3).
+
+    Scope: the month's tickets (by created_at, first occurrence of each ticket_id).
+    Clock: the rule's clock, calendar by default (`clock: business`: 08:50–18:10 working days).
+    Spec choice: no reply recorded is pending until as_of is past the limit."""
     return duration_rule(
         ctx,
         "CS-001",
@@ -35,6 +41,11 @@ def first_reply(ctx: Context) -> Outcome:
 
 @rule("CS-002", "cs_tickets", columns={"cs_tickets": ("resolved_at", "feedback_at")})
 def after_sales_resolved(ctx: Context) -> Outcome:
+    """An after-sales ticket is resolved within the limit, and a resolved one has feedback (001 第五节 3).
+
+    Scope: the month's after_sales tickets.
+    Clock: the rule's clock, calendar by default.
+    Spec choice: resolved in time but never fed back is a finding of its own, with no observed value."""
     rp = ctx.policy["CS-002"]
     tickets = month_tickets(ctx)
     items = tickets[tickets["type"] == "after_sales"]
@@ -71,6 +82,11 @@ def after_sales_resolved(ctx: Context) -> Outcome:
 
 @rule("CS-003", "cs_tickets", columns={"cs_tickets": ("feedback_at",)})
 def complaint_feedback(ctx: Context) -> Outcome:
+    """A complaint gets feedback within the limit after creation (003 四(二) 2).
+
+    Scope: the month's complaint tickets.
+    Clock: the rule's clock, calendar by default.
+    Spec choice: no feedback recorded is pending until as_of is past the limit."""
     tickets = month_tickets(ctx)
     return duration_rule(
         ctx,
@@ -88,6 +104,11 @@ def complaint_feedback(ctx: Context) -> Outcome:
 
 @rule("CS-004", "cs_tickets", columns={"cs_tickets": ("category",)})
 def classified(ctx: Context) -> Outcome:
+    """Every ticket is classified: category not blank (001 第五节 3, 000 第六章 3).
+
+    Scope: the month's tickets.
+    Clock: none.
+    Spec choice: white space counts as blank."""
     tickets = month_tickets(ctx)
     bad = tickets[tickets["category"].isna()]
     return Outcome(
@@ -129,7 +150,7 @@ def _script_rule(ctx: Context, rule_id: str, keep: str, which: str) -> Outcome:
     words, pattern = _phrases(ctx, rule_id)
     msgs = agent_messages(ctx).drop_duplicates("ticket_id", keep=keep)
     bad = msgs[~msgs["text"].str.contains(pattern, regex=True)]
-    message = f"{which} agent message has none of {'/'.join(words)}: “" + bad["text"].str.slice(0, 60) + "”"
+    message = f"{which} agent message has none of {'/'.join(words)}: “" + clip_text(bad["text"], 60) + "”"
     return Outcome(
         checked=len(msgs),
         findings=findings(
@@ -147,16 +168,31 @@ def _script_rule(ctx: Context, rule_id: str, keep: str, which: str) -> Outcome:
 
 @rule("CS-005", "cs_tickets", "cs_messages")
 def greeting(ctx: Context) -> Outcome:
+    """An online chat's first agent message greets with one of `params.phrases` (002 十 客服要求 2(1)).
+
+    Scope: the month's online_chat tickets with at least one agent message.
+    Clock: none (messages in sent_at order).
+    Spec choice: a phrase anywhere in the first agent message counts."""
     return _script_rule(ctx, "CS-005", "first", "first")
 
 
 @rule("CS-006", "cs_tickets", "cs_messages")
 def closing(ctx: Context) -> Outcome:
+    """An online chat's last agent message closes with one of `params.phrases` (002 十 客服要求 2(3)).
+
+    Scope: the month's online_chat tickets with at least one agent message.
+    Clock: none (messages in sent_at order).
+    Spec choice: a phrase anywhere in the last agent message counts."""
     return _script_rule(ctx, "CS-006", "last", "last")
 
 
 @rule("CS-007", "cs_tickets", "cs_messages")
 def polite_words(ctx: Context) -> Outcome:
+    """An online chat uses polite words: some agent message holds one of `params.phrases` (002 十 客服要求 2(2)).
+
+    Scope: the month's online_chat tickets with at least one agent message.
+    Clock: none.
+    Spec choice: one polite message is enough for the whole chat."""
     words, pattern = _phrases(ctx, "CS-007")
     msgs = agent_messages(ctx)
     polite = msgs["text"].str.contains(pattern, regex=True).groupby(msgs["ticket_id"]).any()

@@ -92,6 +92,11 @@ def recounts(ctx: Context) -> pd.DataFrame:
 
 @rule("STK-001", "stock_counts")
 def counted_on_the_30th(ctx: Context) -> Outcome:
+    """The month's count (not a recount) is dated on the 30th, the last day in a shorter month (004 库存管理 2).
+
+    Scope: first counts dated in the month; no count at all is one finding keyed by the month.
+    Clock: calendar day of month.
+    Spec choice: a month without a count is pending until its due day has begun."""
     rp = ctx.policy["STK-001"]
     day = int(min(rp.limit, ctx.month.days_in_month))
     counts = month_counts(ctx)
@@ -136,6 +141,11 @@ def counted_on_the_30th(ctx: Context) -> Outcome:
 
 @rule("STK-002", "stock_counts")
 def two_counters(ctx: Context) -> Outcome:
+    """At least the limit of distinct counters on each count of the month, recounts included (004 库存管理 2).
+
+    Scope: the month's counts by count_id.
+    Clock: none.
+    Spec choice: names are split on , ， 、 / ; and spaces; the same name twice counts once."""
     rp = ctx.policy["STK-002"]
     counts = month_counts(ctx)
     names = counts["counters"].fillna("").str.split(COUNTER_SEPARATORS, regex=True).explode().str.strip()
@@ -160,6 +170,11 @@ def two_counters(ctx: Context) -> Outcome:
 
 @rule("STK-003", "stock_counts", "stock_ledger")
 def count_matches_book(ctx: Context) -> Outcome:
+    """The SKU's latest first count equals the ledger closing_qty of that day (004 库存管理 3).
+
+    Scope: SKUs counted in the month (first counts, not recounts).
+    Clock: none.
+    Spec choice: no ledger row on the count date means book 0; beyond the tolerance is a variance."""
     var = variances(ctx)
     bad = var[var["variance"]]
     message = (
@@ -187,6 +202,11 @@ def count_matches_book(ctx: Context) -> Outcome:
 
 @rule("STK-004", "stock_counts", "stock_ledger")
 def variance_recounted(ctx: Context) -> Outcome:
+    """Every STK-003 variance is recounted within the limit (004 库存管理 3).
+
+    Scope: SKUs with an STK-003 variance; the event is the first recount on or after the count's day.
+    Clock: calendar days.
+    Spec choice: no recount is pending until as_of is past the limit; a later recount is late."""
     rc = recounts(ctx)
     d = measure(ctx, ctx.policy["STK-004"], rc["count_date"], rc["first_recount"])
     bad = rc[d.breached]
@@ -217,6 +237,11 @@ def variance_recounted(ctx: Context) -> Outcome:
 
 @rule("STK-005", "stock_counts", "stock_ledger")
 def shortage_charged(ctx: Context) -> Outcome:
+    """A shortage confirmed by the latest recount is charged at retail (004 库存管理 3).
+
+    Scope: recounted SKUs whose recount is below the ledger closing_qty of the recount's date.
+    Clock: none.
+    Spec choice: observed is the short quantity, amount = short quantity × retail price."""
     rc = recounts(ctx)
     done = rc[rc["last_recount"].notna()].copy()
     done["book_then"] = book(ctx, done["sku"], done["last_recount"])
@@ -263,6 +288,11 @@ def shortage_charged(ctx: Context) -> Outcome:
 
 @rule("STK-006", "stock_ledger", columns={"stock_ledger": ()})
 def ledger_every_day(ctx: Context) -> Outcome:
+    """The ledger has rows for every day of the month that has ended by as_of (004 库存管理 1).
+
+    Scope: the month's days up to as_of.
+    Clock: calendar days.
+    Spec choice: one finding per missing day, keyed by the date."""
     days = pd.date_range(ctx.start, ctx.end - pd.Timedelta(days=1), freq="D")
     ended = days[days + pd.Timedelta(days=1) <= ctx.as_of]
     present = pd.DatetimeIndex(month_ledger(ctx)["date"].unique())
@@ -289,6 +319,13 @@ def _sku_date(frame: pd.DataFrame) -> pd.Series:
 
 @rule("STK-007", "stock_ledger", columns={"stock_ledger": ("in_qty", "out_qty", "gift_qty", "return_qty")})
 def rolls_forward(ctx: Context) -> Outcome:
+    """Each ledger row rolls forward (004 仓库管理 5–6).
+
+    closing = opening + in + return − out − gift, and opening = the previous row's closing.
+
+    Scope: the month's ledger rows; the carry is checked where the data has the SKU's previous row.
+    Clock: none.
+    Spec choice: one finding per row; with both breaks, observed is the arithmetic difference."""
     rp = ctx.policy["STK-007"]
     ledger = month_ledger(ctx)
     q = {
@@ -346,6 +383,11 @@ def rolls_forward(ctx: Context) -> Outcome:
 
 @rule("STK-008", "stock_ledger", "finance_writeoffs")
 def purchases_written_off(ctx: Context) -> Outcome:
+    """The month's ledger in_qty of a SKU equals finance's purchase write-off (004 进货管理 3).
+
+    Scope: SKUs on either side in the month; a SKU on one side only counts 0 on the other.
+    Clock: none.
+    Spec choice: observed is the difference ledger − finance."""
     rp = ctx.policy["STK-008"]
     ledger = month_ledger(ctx)
     ledger = ledger[ledger["in_month"]]
@@ -373,6 +415,11 @@ def purchases_written_off(ctx: Context) -> Outcome:
 
 @rule("STK-009", "stock_ledger", columns={"stock_ledger": ()})
 def no_negative_stock(ctx: Context) -> Outcome:
+    """No negative closing_qty in the ledger (004 仓库管理 5).
+
+    Scope: the month's ledger rows.
+    Clock: none.
+    Spec choice: one finding per SKU and day."""
     ledger = month_ledger(ctx)
     scope = ledger[ledger["in_month"]]
     bad = scope[scope["closing_qty"] < 0]
