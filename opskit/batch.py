@@ -309,7 +309,13 @@ def _run_locked(
     audience = os.environ.get(AUDIENCE)
     os.environ[AUDIENCE] = "manager"  # the kernels write managers' reports: personal data is masked
     try:
-        saved = result.save(staging / RESULT_DIR)
+        try:
+            saved = result.save(staging / RESULT_DIR)
+        except OSError as exc:  # name the file, as every other write of the run does
+            if exc.filename:
+                raise
+            code = errno.ENOSPC if is_disk_full(exc) else exc.errno
+            raise OSError(code, os.strerror(code) if code else str(exc), str(staging / RESULT_DIR)) from exc
         parameters = dict(
             data_root=str(data_root.resolve()),
             month=month,
