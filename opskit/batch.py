@@ -13,6 +13,7 @@ exits non-zero.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
@@ -43,12 +44,13 @@ from .publish import (
     remove_stale_staging,
     worker_dies_with_parent,
 )
+from .render import readable_findings
 from .report.excel import write_workbook
 from .report.files import _umask, atomic_write_text, safe_cells
-from .report.i18n import t
-from .report.masking import AUDIENCE, mask_frame, scrub_notebook
+from .report.i18n import status_text, t
+from .report.masking import AUDIENCE, for_managers, mask_frame, scrub_notebook
 from .report.notebooks import NOTEBOOK_DIR, REVIEWS, review_class
-from .runner import select_rules
+from .runner import CheckResult, select_rules
 
 RESULT_DIR = ".month-result"  # the computed month the notebooks read; removed before publishing
 _EXTERNAL_SCRIPT = re.compile(r'<script[^>]*\ssrc="https?://[^"]*"[^>]*>\s*</script>', re.I)
@@ -158,14 +160,15 @@ def write_month_outputs(
     """findings.csv, kpis.json (with the input files' sizes and hashes) and the managers' workbook:
     renderings of the computed month, as the notebooks' HTML is, so they state the same figures."""
     reviews = [review_class(name)(result, lang, audience="manager") for name in names]
-    write_findings_csv(staging / "findings.csv", result)
+    write_findings_csv(staging / "findings.csv", result, lang)
     write_kpis_json(staging / "kpis.json", result, reviews, inputs)
     write_workbook(staging / f"opskit-{result.month}.xlsx", workbook_sheets(result, reviews, lang))
 
 
-def write_findings_csv(path: Path, result: MonthResult) -> None:
-    shown = mask_frame(result.findings) if result.policy.masking else result.findings
-    atomic_write_text(path, safe_cells(shown).to_csv(index=False))
+def write_findings_csv(path: Path, result: MonthResult, lang: str = "zh") -> None:
+    """findings.csv as `opskit check` gives it, messages in `lang` and masked for managers."""
+    checked = dataclasses.replace(result.check_result(), lang=lang)
+    atomic_write_text(path, safe_cells(findings_file(checked)).to_csv(index=False))
 
 
 def write_kpis_json(path: Path, result: MonthResult, reviews: list, inputs: dict | None = None) -> None:
@@ -197,6 +200,9 @@ def workbook_sheets(result: MonthResult, reviews: list, lang: str) -> list[tuple
         title=summary["title_zh"] if lang == "zh" else summary["title"],
         status=[f"{s}: {w}" if w else s for s, w in zip(state, why, strict=True)],
     )
+    skipped = summary["rule_id"].map(status["state"]).eq("skipped")
+    said = status_text(result.summary.set_index("rule_id")["status"].astype("str"), lang)
+    summary["status"] = summary["status"].where(~skipped, summary["rule_id"].map(said))
     summary = summary[
         ["review", "rule_id", "title", "checked", "failed", "share_failed", "pending", "status", "source_clause"]
     ]
@@ -205,7 +211,12 @@ def workbook_sheets(result: MonthResult, reviews: list, lang: str) -> list[tuple
         changes = review.changes()
         for key, value in review.kpis().items():
             kpi_rows.append(
-                {"review": review.title, "metric": t(key, lang), "value": value, "change": changes.get(key)}
+                {
+                    "review": review.title,
+                    "metric": t(key, lang, result.policy),
+                    "value": value,
+                    "change": changes.get(key),
+                }
             )
     headline = pd.DataFrame(kpi_rows, columns=["review", "metric", "value", "change"])
     headline = headline.rename(columns={"change": f"{t('vs', lang)} {result.previous_month or '—'}"})
@@ -254,6 +265,17 @@ def _jsonable(value):
     return str(value)
 
 
+def findings_file(result: CheckResult) -> pd.DataFrame:
+    """findings.csv: the machine columns as `opskit check` gives them (codes, rounded numbers), messages
+    rendered for managers (personal parameters masked unless the policy turns masking off)."""
+    masked = result.policy.masking and for_managers()
+    shown = readable_findings(result.findings)
+    if masked:
+        shown["message"] = result.messages(mask=True)
+        shown = mask_frame(shown)
+    return shown
+
+
 def run_month(
     folder: str | Path,
     month: str,
@@ -261,12 +283,14 @@ def run_month(
     *,
     as_of: str | None = None,
     policy: str | None = None,
-    lang: str = "zh",
+    lang: str | None = None,
     notebooks: list[str] | None = None,
     jobs: int = 2,
     timeout: int = 600,
 ) -> int:
-    """Run the reviews of `month`; returns the exit code (0 when every notebook and output succeeded)."""
+    """Run the reviews of `month` in `lang` (default: the policy's); returns the exit code (0 when every
+    notebook and output succeeded)."""
+    lang = lang or load_policy(policy).lang
     names = [n.removesuffix(".ipynb") for n in (notebooks or list(REVIEWS))]
     unknown = [n for n in names if n not in REVIEWS]
     if unknown:

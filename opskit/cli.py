@@ -29,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--format", choices=["table", "csv", "json"], default="table", help="how findings are written (default: table)"
     )
+    c.add_argument("--lang", choices=["zh", "en"], help="language of messages and titles (default: the policy's, zh)")
     c.add_argument("--output", help="write to this file instead of standard output")
 
     r = sub.add_parser("run", help="execute the review notebooks for a month and write the reports")
@@ -37,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--out", required=True, help="reports go to OUT/MONTH/")
     r.add_argument("--as-of", dest="as_of", help='moment of the audit, e.g. "2026-11-01 00:00" (default: month end)')
     r.add_argument("--policy", help="a policy YAML file overriding the defaults")
-    r.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of the reports (default: zh)")
+    r.add_argument("--lang", choices=["zh", "en"], help="language of the reports (default: the policy's, zh)")
     r.add_argument("--notebooks", nargs="+", help="notebook names (default: all four reviews)")
     r.add_argument("--jobs", type=int, default=2, help="notebooks executed at once")
     r.add_argument("--timeout", type=int, default=600, help="seconds a cell may run")
@@ -95,10 +96,14 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     with warnings.catch_warnings():  # notices are printed below, once, as the command's own lines
         warnings.simplefilter("ignore", OpskitNotice)
-        result = run_checks(args.folder, args.month, args.as_of, args.policy, args.rules)
+        result = run_checks(args.folder, args.month, args.as_of, args.policy, args.rules, args.lang)
     for notice in result.notices:
         print(f"notice: {terminal_safe(notice)}", file=sys.stderr)
     frame = result.summary if args.summary else result.findings.drop(columns=["title"])
+    if not args.summary:
+        from .render import readable_findings
+
+        frame = readable_findings(frame)
     if args.format == "csv":
         from .report.files import safe_cells
 
@@ -128,19 +133,32 @@ def cmd_samples(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .batch import run_month
+    import logging
+    import warnings
 
-    return run_month(
-        args.folder,
-        args.month,
-        args.out,
-        as_of=args.as_of,
-        policy=args.policy,
-        lang=args.lang,
-        notebooks=args.notebooks,
-        jobs=args.jobs,
-        timeout=args.timeout,
-    )
+    from .batch import run_month
+    from .errors import OpskitNotice, logger
+
+    handler = logging.StreamHandler(sys.stderr)  # the batch's notices as `notice:` lines, like `opskit check`
+    handler.setFormatter(logging.Formatter("notice: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", OpskitNotice)
+            return run_month(
+                args.folder,
+                args.month,
+                args.out,
+                as_of=args.as_of,
+                policy=args.policy,
+                lang=args.lang,
+                notebooks=args.notebooks,
+                jobs=args.jobs,
+                timeout=args.timeout,
+            )
+    finally:
+        logger.removeHandler(handler)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

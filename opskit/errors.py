@@ -42,7 +42,12 @@ class DataError(OpskitError):
     A cell's value quoted in a problem is passed as `value`, the problem holding `{value}` where it
     goes: managers (`OPSKIT_AUDIENCE=manager`, set by `opskit run` and `opskit serve`) read it masked
     — whole in a personal column, its phones, accounts and e-mails elsewhere, before it is cut —
-    while the analyst who fixes the file reads it as it is."""
+    while the analyst who fixes the file reads it as it is.
+
+    The problems a person meets most (a value that cannot be read, a missing or blank required column,
+    no header row, an empty or undecodable file) also carry `zh`, the same problem in Chinese (with
+    `{value}` masked alike), appended after the English that programs and logs match on: the team
+    reads Chinese. A list of several bad cells stays terse, in English, one per line."""
 
     def __init__(
         self,
@@ -53,9 +58,10 @@ class DataError(OpskitError):
         column: str | None = None,
         expected: str | None = None,
         value: str | None = None,
+        zh: str | None = None,
     ) -> None:
         self.file, self.row, self.column = file, row, column
-        self.problem, self.expected, self.value = problem, expected, value
+        self.problem, self.expected, self.value, self.zh = problem, expected, value, zh
         self.problems: list[DataError] = [self]
         self.total = 1
         super().__init__(f"{file}{self._where()}: {self._what()}")
@@ -68,18 +74,21 @@ class DataError(OpskitError):
             where += f", column {self.column}"
         return where
 
-    def _what(self, masked: bool = False) -> str:
-        problem = self.problem
-        if self.value is not None and "{value}" in problem:
-            problem = problem.replace("{value}", _quoted(self.value, self.column, masked))
-        return problem + (f" (expected {self.expected})" if self.expected else "")
+    def _what(self, masked: bool = False, zh: bool = True) -> str:
+        def filled(text: str) -> str:
+            if self.value is not None and "{value}" in text:
+                return text.replace("{value}", _quoted(self.value, self.column, masked))
+            return text
+
+        english = filled(self.problem) + (f" (expected {self.expected})" if self.expected else "")
+        return english + (f" / {filled(self.zh)}" if self.zh and zh else "")
 
     def render(self, masked: bool = False) -> str:
         """The message, with quoted cell values masked when `masked`."""
         if len(self.problems) == 1 and self.total == 1:
             return f"{self.file}{self._where()}: {self._what(masked)}"
         lines = [f"{self.file}: {self.total} bad cells"]
-        lines += [f"  - {p._where().lstrip(', ')}: {p._what(masked)}" for p in self.problems]
+        lines += [f"  - {p._where().lstrip(', ')}: {p._what(masked, zh=False)}" for p in self.problems]
         listed = len(self.problems)
         if self.total > listed:
             lines.append(f"  … and {self.total - listed:,} more (the first {listed} are listed)")
@@ -89,7 +98,7 @@ class DataError(OpskitError):
     def several(cls, file: str, problems: list[DataError], total: int) -> DataError:
         """One error for a file's bad cells: the first names row and column, the message lists all."""
         first = problems[0]
-        error = cls(first.file, first.problem, row=first.row, column=first.column, expected=first.expected)
+        error = cls(first.file, first.problem, row=first.row, column=first.column, expected=first.expected, zh=first.zh)
         error.value, error.problems, error.total = first.value, list(problems), total
         error.args = (error.render(),)
         return error
@@ -141,8 +150,10 @@ class BadCells:
         problem: str | Callable[[object], str],
         expected: str | None,
         values: pd.Series | None = None,
+        zh: str | None = None,
     ) -> None:
-        """Every row where `bad` holds is a bad cell of `column` (shown as `label`), unless already named."""
+        """Every row where `bad` holds is a bad cell of `column` (shown as `label`), unless already named;
+        `zh` is the problem in Chinese (`{value}` where the cell's value goes)."""
         import pandas as pd
 
         seen = self.marked.get(column)
@@ -162,6 +173,7 @@ class BadCells:
                     column=label,
                     expected=expected,
                     value=None if value is None or pd.isna(value) else str(value),
+                    zh=zh,
                 )
             )
 

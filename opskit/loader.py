@@ -47,6 +47,14 @@ _PARSERS = {
     "int": parsing.parse_int,
     "month": parsing.parse_month,
 }
+_EXPECTED_ZH = {
+    "timestamp": "时间，如 2026-10-05 14:03",
+    "date": "日期，如 2026-10-30",
+    "money": "金额，如 ¥1,234.50",
+    "int": "整数，如 12",
+    "month": "月份，如 2026-10",
+    "bool": "是/否",
+}
 _EXPECTED = {
     "timestamp": "a time like 2026-10-05 14:03, 2026/10/5 14:03 or 2026年10月5日 14:03",
     "date": "a date like 2026-10-30, 2026/10/30 or 2026年10月30日",
@@ -71,6 +79,9 @@ class Data(Mapping[str, pd.DataFrame]):
     folder: Path
     month: str | None = None
     notices: list[str] = field(default_factory=list)
+    # dataset → (key, when, month, later rows of repeated keys, rows per month in the file) for frames
+    # loaded as `MonthFirst` keeps them
+    month_first: dict[str, tuple[str, str, str, int]] = field(default_factory=dict)
     prior: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
@@ -95,6 +106,19 @@ class Data(Mapping[str, pd.DataFrame]):
     def __repr__(self) -> str:
         sizes = ", ".join(f"{k}={len(v)}" for k, v in self.frames.items())
         return f"Data({self.folder}, month={self.month}, {sizes})"
+
+
+@dataclass(frozen=True)
+class MonthFirst:
+    """Keep only each `key`'s first occurrence whose `when` lies in [start, end): all that rules
+    scoped to a month's first records read. Decided on Arrow columns before any other column is
+    converted or validated, so a check of one month of a big file pays for that month only."""
+
+    key: str
+    when: str
+    start: pd.Timestamp
+    end: pd.Timestamp
+    month: str
 
 
 class Unloaded(Mapping[str, pd.DataFrame]):
@@ -303,6 +327,7 @@ def _header_index(
             f"no header row for {ds.name} within the first {HEADER_SEARCH_ROWS} rows{where}; a header further down "
             f"is named by `header_row:` in {MANIFEST}",
             expected=f"headers such as {tried}",
+            zh=f"前 {HEADER_SEARCH_ROWS} 行中找不到{ds.title_zh}的表头",
         )
     return scores.index(max(scores))
 
@@ -319,7 +344,9 @@ def _sniff_encoding(sample: bytes, file: str) -> str:
         except UnicodeDecodeError as exc:
             if enc == "utf-8" and exc.start >= len(sample) - 3:  # a character cut by the sample
                 return enc
-    raise DataError(file, "cannot decode the file", expected="UTF-8, UTF-8 with BOM or GB18030/GBK")
+    raise DataError(
+        file, "cannot decode the file", expected="UTF-8, UTF-8 with BOM or GB18030/GBK", zh="无法识别文件编码"
+    )
 
 
 def _refuse_nul_bytes(path: Path, file: str) -> None:
@@ -340,13 +367,19 @@ def _looks_like_html(sample: bytes) -> bool:
 
 
 def read_csv(
-    path: Path, ds: Dataset, lookup: dict[str, str], header_row: int | None, keep: set[str] | None = None
+    path: Path,
+    ds: Dataset,
+    lookup: dict[str, str],
+    header_row: int | None,
+    keep: set[str] | None = None,
+    month_first: MonthFirst | None = None,
+    kept: dict[str, int] | None = None,
 ) -> RawTable:
     file = path.name
     with path.open("rb") as fh:
         sample = fh.read(1 << 16)
     if not sample.strip():
-        raise DataError(file, "the file is empty", expected=f"a header row and rows of {ds.name}")
+        raise DataError(file, "the file is empty", expected=f"a header row and rows of {ds.name}", zh="文件为空")
     if not sample.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 text is full of NUL bytes
         _refuse_nul_bytes(path, file)
     enc = _sniff_encoding(sample, file)
@@ -359,9 +392,13 @@ def read_csv(
     if idx >= len(head):
         raise DataError(file, f"header row {idx + 1} is past the end of the file")
     header = [h.strip() for h in head[idx]]
-    typed = _read_csv_typed(path, enc, delimiter, header, idx, ds, lookup, keep)
-    if typed is not None:
-        rows = pd.Series(range(idx + 2, idx + 2 + len(typed)), index=typed.index)
+    table = _read_csv_arrow(path, enc, delimiter, header, idx, ds, lookup, keep)
+    if table is not None:
+        positions = _month_first(table, lookup, month_first, kept)
+        holder = [table]
+        del table  # the holder's reference is the last one: `_take_rows` can free each column as it goes
+        typed = _arrow_frame(_take_rows(holder, positions) if positions is not None else holder.pop())
+        rows = pd.Series(idx + 2 + positions if positions is not None else range(idx + 2, idx + 2 + len(typed)))
         return RawTable(header, typed, rows)
     try:
         body = _pandas_csv(path, enc, delimiter, header, idx, engine="pyarrow")
@@ -389,7 +426,7 @@ def _record_lines(path: Path, enc: str, delimiter: str, idx: int, index: pd.Inde
 _ARROW_KINDS = {"timestamp": "timestamp", "date": "timestamp", "money": "float64", "int": "float64"}
 
 
-def _read_csv_typed(path, enc, delimiter, header, idx, ds: Dataset, lookup, keep=None) -> pd.DataFrame | None:
+def _read_csv_arrow(path, enc, delimiter, header, idx, ds: Dataset, lookup, keep=None):
     """Clean UTF-8 exports parsed by Arrow with native timestamp and number types (many times faster
     than text parsing); None when any cell needs the tolerant path, which then names the cell."""
     if enc not in ("utf-8", "utf-8-sig") or len(set(header)) != len(header):
@@ -418,11 +455,91 @@ def _read_csv_typed(path, enc, delimiter, header, idx, ds: Dataset, lookup, keep
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError):
         return None
-    frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype(na_value=float("nan"))}.get)
-    for name, kind in types.items():
-        if kind == pa.timestamp("s") and name in frame:
-            frame[name] = frame[name].astype("datetime64[ns]")
+    return table
+
+
+def _arrow_frame(table) -> pd.DataFrame:
+    """An Arrow table of a typed CSV as pandas: text as `str`, times as nanosecond timestamps."""
+    import pyarrow as pa
+
+    text = pd.StringDtype(na_value=float("nan"))
+    times = [
+        name for name, kind in zip(table.column_names, table.schema.types, strict=True) if pa.types.is_timestamp(kind)
+    ]
+    frame = table.to_pandas(
+        types_mapper={pa.string(): text, pa.large_string(): text}.get, split_blocks=True, self_destruct=True
+    )
+    for name in times:
+        frame[name] = frame[name].astype("datetime64[ns]")
     return frame
+
+
+def _take_rows(holder: list, positions):
+    """The rows at `positions` of the table in `holder`, taken column by column while the table's
+    other columns are released: the peak is the table plus one column, not two tables."""
+    import pyarrow as pa
+
+    table = holder.pop()
+    if len(positions) == table.num_rows:
+        return table
+    indices = pa.array(positions)
+    names, columns = table.column_names, []
+    while table.num_columns:
+        columns.append(table.column(0).take(indices))
+        table = table.remove_column(0)
+    return pa.table(columns, names=names)
+
+
+def months_of(times) -> dict[str, int]:
+    """Rows per `YYYY-MM` of an array of datetime64 values (missing ones left out), by counting month
+    numbers: no text is made per row, so ten million rows take a fraction of a second."""
+    import numpy as np
+
+    months = np.asarray(times).astype("datetime64[M]")
+    months = months[~np.isnat(months)].astype(np.int64)
+    if not len(months):
+        return {}
+    low = int(months.min())
+    counts = np.bincount(months - low)
+    return {str(np.datetime64(low + i, "M")): int(n) for i, n in enumerate(counts) if n}
+
+
+def _month_first(table, lookup: dict[str, str], plan: MonthFirst | None, kept: dict[str, int] | None):
+    """The 0-based positions of each key's first occurrence in the month, or None to keep every row:
+    when there is no plan, or the key is not clean text or the time not a naive timestamp in every
+    row (then the ordinary path judges every row and names any bad cell). `kept` receives the
+    number of later rows of repeated keys, for the rules' notice."""
+    if plan is None:
+        return None
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from .keys import repeated, repeated_arrow
+
+    names = {lookup.get(norm(h)): h for h in table.column_names}
+    key, when = table.column(names[plan.key]), table.column(names[plan.when])
+    if (
+        key.null_count
+        or when.null_count
+        or not (pa.types.is_string(key.type) or pa.types.is_large_string(key.type))
+        or not pa.types.is_timestamp(when.type)
+        or when.type.tz is not None
+    ):
+        return None
+    if pc.any(pc.match_substring_regex(key, r"^[\s\p{Z}]*$")).as_py():
+        return None  # a blank key: the ordinary path names its row
+    later = repeated_arrow(key, trim=True)
+    if later is None:  # ids that are not short ASCII text: pandas compares them
+        later = repeated(pd.Series(pd.arrays.ArrowStringArray(pc.utf8_trim_whitespace(key).combine_chunks())))
+    start = pa.scalar(plan.start.to_pydatetime(), when.type)
+    end = pa.scalar(plan.end.to_pydatetime(), when.type)
+    in_month = pc.and_(pc.greater_equal(when, start), pc.less(when, end)).to_numpy(zero_copy_only=False)
+    keep = in_month & ~later
+    if kept is not None:
+        kept["repeated"] = int(later.sum())
+        kept["months"] = months_of(when.to_numpy())
+    return np.flatnonzero(keep)
 
 
 def _pandas_csv(path, enc, delimiter, header, idx, **engine) -> pd.DataFrame:
@@ -613,17 +730,36 @@ def _excel_column(values: pd.Series, column: str | None, ds: Dataset) -> pd.Seri
     return values.map(_cell_text, na_action="ignore").astype("str")
 
 
-def read_parquet(path: Path, ds: Dataset, lookup: dict[str, str], keep: set[str] | None = None) -> RawTable:
+def read_parquet(
+    path: Path,
+    ds: Dataset,
+    lookup: dict[str, str],
+    keep: set[str] | None = None,
+    month_first: MonthFirst | None = None,
+    kept: dict[str, int] | None = None,
+) -> RawTable:
     import pyarrow.parquet as pq
 
     try:
         header = [str(c) for c in pq.read_schema(path).names]
         chosen = None if keep is None else [h for h in header if lookup.get(norm(h)) in keep]
-        body = pd.read_parquet(path, columns=chosen)
+        table = pq.read_table(path, columns=chosen)
     except Exception as exc:  # pyarrow raises several unrelated types for a damaged file
         raise DataError(path.name, f"is not a Parquet file ({type(exc).__name__})", expected=".parquet") from None
-    body = body.reset_index(drop=True)
-    return RawTable(header, body, pd.Series(range(1, len(body) + 1)))
+    positions = _month_first(table, lookup, month_first, kept)
+    holder = [table]
+    del table  # the holder's reference is the last one: `_take_rows` can free each column as it goes
+    body = _parquet_frame(_take_rows(holder, positions) if positions is not None else holder.pop())
+    return RawTable(header, body, pd.Series(1 + positions if positions is not None else range(1, len(body) + 1)))
+
+
+def _parquet_frame(table) -> pd.DataFrame:
+    """An Arrow table read from Parquet as `pd.read_parquet` gives it, but converted column by
+    column with each column's Arrow memory released as it goes (peak memory: one copy, not two)."""
+    from pandas.io._util import arrow_table_to_pandas
+
+    kwargs = {"split_blocks": True, "self_destruct": True}
+    return arrow_table_to_pandas(table, to_pandas_kwargs=kwargs).reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- mapping and parsing
@@ -650,6 +786,22 @@ def _parse_column(col: Column, raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     if col.default is not None:
         out = out.fillna(col.default)
     return out, bad
+
+
+def _cjk_name(names: tuple[str, ...], fallback: str) -> str:
+    """A column's Chinese header when it has one (the name a Chinese export uses)."""
+    return next((n for n in names if any("\u4e00" <= ch <= "\u9fff" for ch in n)), fallback)
+
+
+def _expected_zh(col: Column) -> str:
+    """What a cell should hold, in Chinese; enumerations by the names the reports use."""
+    if col.kind == "enum":
+        from .locale import cell_codes
+
+        names = cell_codes("zh")
+        return "、".join(names.get(k) or _cjk_name(tuple(v), k) for k, v in (col.values or {}).items())
+    text = _EXPECTED_ZH.get(col.kind, col.kind)
+    return f"{text}，不小于 {col.minimum:g}" if col.minimum is not None else text
 
 
 def _expected(col: Column) -> str:
@@ -679,7 +831,10 @@ def shape(
     missing = [c for c in ds.required if c.name not in mapping.values()]
     if missing:
         tried = "; ".join(f"{c.name} ({', '.join(c.header_names())})" for c in missing)
-        raise DataError(file, f"missing required column {tried}", expected=f"headers of {ds.name}")
+        names = "、".join(_cjk_name(c.header_names(), c.name) for c in missing)
+        raise DataError(
+            file, f"missing required column {tried}", expected=f"headers of {ds.name}", zh=f"缺少必填列 {names}"
+        )
     if wanted is not None:
         keep = wanted | {c.name for c in ds.required}
         mapping = {h: c for h, c in mapping.items() if c in keep}
@@ -688,6 +843,7 @@ def shape(
     header_of = {c: h for h, c in mapping.items()}
     label = {c: h if h == c else f"{h} ({c})" for c, h in header_of.items()}
     body, rows = _set_aside_totals(raw, body, ds, file, mapping, notices)
+    raw.body = None  # parsed columns replace raw ones one by one below: never two copies of a whole file
     cells = BadCells(file, rows)
     body, rows = _drop_blank_rows(body, rows, ds, file, label, notices, cells)
     cells.rows = rows
@@ -706,6 +862,7 @@ def shape(
             bad = bad | (values.astype("float64") < col.minimum).fillna(False).astype(bool)
         if bad.any():
             kind = col.kind
+            zh = _expected_zh(col)
             cells.add(
                 bad,
                 col.name,
@@ -713,10 +870,12 @@ def shape(
                 f"cannot read {{value}} as {kind}",
                 _expected(col),
                 body[col.name],
+                zh=f"无法识别{{value}}（应为{zh}）",
             )
         out[col.name] = values
+        del body[col.name]
     cells.raise_if_any()
-    frame = pd.DataFrame(out, index=body.index)
+    frame = pd.DataFrame(out, index=body.index, copy=False)
     dup = _exact_duplicates(frame, list(ds.key) or [c.name for c in ds.required]) if wanted is None else None
     if dup is not None and dup.any():
         shown = ", ".join(str(r) for r in rows[dup].head(10))
@@ -730,10 +889,28 @@ def shape(
     return frame
 
 
+_TOTALS_PATTERN = "|".join(re.escape(label) for label in TOTALS_LABELS)
+
+
+def _may_hold_totals(values: pd.Series) -> bool:
+    """False when no cell of an Arrow text column contains a totals word anywhere (one substring scan,
+    no stripped or case-folded copy of the column); the exact test then runs only where it may hold."""
+    arrow = getattr(values.array, "_pa_array", None)
+    if arrow is None:
+        return True
+    import pyarrow.compute as pc
+
+    try:
+        return bool(pc.any(pc.match_substring_regex(arrow, _TOTALS_PATTERN, ignore_case=True)).as_py())
+    except NotImplementedError:  # pragma: no cover - a column type without the kernel
+        return True
+
+
 def _set_aside_totals(raw: RawTable, body, ds: Dataset, file: str, mapping: dict, notices: list[str]):
     """A totals row (合计/总计/小计 as the row's first text, its key blank) is the export's own sum, not a
     record: it is set aside with a notice instead of failing the load on its blank key."""
-    if raw.body.empty:
+    text = [c for c in raw.body.columns if raw.body[c].dtype.kind not in "biufcmMb"]
+    if raw.body.empty or not any(_may_hold_totals(raw.body[c]) for c in text):
         return body, raw.rows
     # the row's first non-blank cell, column by column over the rows still blank so far (few after the first)
     first = pd.Series(None, index=raw.body.index, dtype="object")
@@ -778,7 +955,12 @@ def _drop_blank_rows(body, rows, ds: Dataset, file: str, label: dict, notices: l
         bad = blank_required[column] & broken
         if bad.any():
             cells.add(
-                bad, column, label[column], f"{column} is blank but required", f"a value in every row of {ds.name}"
+                bad,
+                column,
+                label[column],
+                f"{column} is blank but required",
+                f"a value in every row of {ds.name}",
+                zh="必填列为空",
             )
     if empty.any():
         notices.append(f"{file}: {int(empty.sum())} blank rows ignored")
@@ -857,8 +1039,12 @@ def load_dataset(
     entry: Mapping | None = None,
     notices: list[str] | None = None,
     wanted: set[str] | None = None,
+    month_first: MonthFirst | None = None,
+    kept: dict[str, int] | None = None,
 ) -> pd.DataFrame:
-    """Read one file as dataset `name` (see `load` for the folder form)."""
+    """Read one file as dataset `name` (see `load` for the folder form). With `month_first` (and
+    `wanted` columns), only the rows it keeps are converted and validated; `kept` then says how
+    many later rows of repeated keys were set aside, or stays empty when the file was read whole."""
     ds = DATASETS[name]
     entry = entry or {}
     notices = notices if notices is not None else []
@@ -871,12 +1057,14 @@ def load_dataset(
     if not isinstance(footer_rows, int) or isinstance(footer_rows, bool) or footer_rows < 0:
         raise DataError(MANIFEST, f"{name}: footer_rows must be a number of rows from 0")
     keep = None if wanted is None else wanted | {c.name for c in ds.required}
+    if wanted is None or footer_rows:  # footer rows are counted from the file's end: the whole file is read
+        month_first = None
     if suffix in EXCEL_SUFFIXES:
         raw = read_excel(path, ds, lookup, header_row, entry.get("sheet"))
     elif suffix in (".parquet", ".pq"):
-        raw = read_parquet(path, ds, lookup, keep)
+        raw = read_parquet(path, ds, lookup, keep, month_first, kept)
     else:
-        raw = read_csv(path, ds, lookup, header_row, keep)
+        raw = read_csv(path, ds, lookup, header_row, keep, month_first, kept)
     if footer_rows:
         raw = _drop_footer(raw, footer_rows, path.name)
     return shape(raw, ds, lookup, path.name, notices, wanted)
@@ -900,10 +1088,12 @@ def load(
     month: str | None = None,
     datasets: list[str] | set[str] | None = None,
     columns: Mapping[str, set[str] | None] | None = None,
+    month_first: Mapping[str, MonthFirst] | None = None,
 ) -> Data:
     """Load every dataset present in a month folder (or the `month` subfolder of a data root), or
     only `datasets` when given, and of a dataset only `columns[dataset]` (plus the required ones)
-    when given: what the chosen rules read."""
+    when given: what the chosen rules read. `month_first[dataset]`, for a run of rules that read
+    only the month's first records, keeps only those (see `MonthFirst`)."""
     given = Path(folder)
     folder, month = resolve_folder(folder, month)
     manifest = read_manifest(folder)
@@ -913,19 +1103,22 @@ def load(
         if strays:
             shown = ", ".join(strays[:10]) + (f" and {len(strays) - 10} more" if len(strays) > 10 else "")
             notices.append(f"{given.name}: {shown} ignored (not a YYYY-MM month folder nor a dataset of a month)")
-    frames, files = {}, {}
+    frames, files, cut = {}, {}, {}
     for name, path in locate(folder, manifest).items():
         if datasets is not None and name not in datasets:
             continue
-        frames[name] = load_dataset(path, name, manifest.get(name), notices, (columns or {}).get(name))
+        plan, kept = (month_first or {}).get(name), {}
+        frames[name] = load_dataset(path, name, manifest.get(name), notices, (columns or {}).get(name), plan, kept)
         files[name] = path.name
+        if plan is not None and "repeated" in kept:
+            cut[name] = (plan.key, plan.when, plan.month, kept["repeated"], kept["months"])
     if not frames:
         raise DataError(str(folder), "no dataset files found", expected="files such as orders.csv or an opskit.yaml")
     prior = (
         _prior_month(folder, month, notices) if "stock_ledger" in frames and given.resolve() != folder.resolve() else {}
     )
     notify(notices)
-    return Data(frames, files, folder, month, notices, prior)
+    return Data(frames, files, folder, month, notices, cut, prior)
 
 
 CARRIED = {"stock_ledger": {"opening_qty", "closing_qty"}}  # what a month carries from the month before

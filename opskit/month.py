@@ -72,6 +72,7 @@ class MonthResult:
     kpis: dict[str, dict[str, Any]] = field(default_factory=dict)
     previous_month: str | None = None
     previous_kpis: dict[str, dict[str, Any]] = field(default_factory=dict)
+    params: pd.DataFrame | None = None  # each finding's message parameters: words are rendered late, per reader
 
     # ------------------------------------------------------------------ views
 
@@ -87,15 +88,19 @@ class MonthResult:
     def check_result(self, rules: str | list[str] | None = None) -> CheckResult:
         """The findings and summary of the rules named (ids or prefixes), as `run_checks` gives them."""
         if rules is None:
-            return CheckResult(self.findings, self.summary, self.month, self.as_of, self.policy, self.notices)
+            return CheckResult(
+                self.findings, self.summary, self.month, self.as_of, self.policy, self.notices, self.params
+            )
         ids = set(select_rules(rules))
+        mine = self.findings["rule_id"].isin(ids)
         return CheckResult(
-            self.findings[self.findings["rule_id"].isin(ids)].reset_index(drop=True),
+            self.findings[mine].reset_index(drop=True),
             self.summary[self.summary["rule_id"].isin(ids)].reset_index(drop=True),
             self.month,
             self.as_of,
             self.policy,
             self.notices,
+            self.params[mine.to_numpy()].reset_index(drop=True) if self.params is not None else None,
         )
 
     def rule_status(self) -> pd.DataFrame:
@@ -157,6 +162,7 @@ class MonthResult:
             findings=checked.findings,
             summary=checked.summary,
             notices=list(checked.notices),
+            params=checked.params,
             files=input_files(data),
             folder=month_folder,
             data_root=root,
@@ -194,6 +200,8 @@ class MonthResult:
             frames = {f"data/{name}": frame for name, frame in self.data.frames.items()}
             frames |= {f"prior/{name}": frame for name, frame in self.data.prior.items()}
             frames |= {"findings": self.findings, "summary": self.summary}
+            if self.params is not None:
+                frames["params"] = self.params
             frames |= {f"frames/{name.replace(':', '--')}": frame for name, frame in self.frames.items()}
             stored, objects = {}, {}
             for name, frame in frames.items():
@@ -266,6 +274,7 @@ class MonthResult:
             policy=load_policy(meta["policy_doc"]),
             findings=read("findings"),
             summary=read("summary"),
+            params=read("params") if "params" in stored else None,
             notices=list(meta["notices"]),
             files=[
                 InputFile(f["dataset"], f["name"], int(f["size"]), pd.Timestamp(f["modified"])) for f in meta["files"]

@@ -1,7 +1,9 @@
 """The policy: thresholds, units and sources of every rule, from the shipped YAML plus a user's file.
 
 A user's file may only change what the default declares (limits, per-channel limits, clocks,
-severities and rule parameters); anything else is refused, so a typo never silently disables a rule.
+severities, rule parameters, and the words: title, headline label and message templates in `zh`
+and `en`, and the report language `lang`); anything else is refused, so a typo never silently
+disables a rule.
 """
 
 from __future__ import annotations
@@ -26,14 +28,17 @@ UNITS = (*DURATION_UNITS, "day", "qty", "amount", "count", "none")
 SEVERITIES = ("low", "medium", "high")
 CLOCKS = ("calendar", "business")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_OVERRIDABLE = {"limit", "by_channel", "clock", "severity", "params", "unit", "title"}
+_OVERRIDABLE = {"limit", "by_channel", "clock", "severity", "params", "unit", "title", "label", "messages"}
+LANGS = ("zh", "en")
 
 
 @dataclass(frozen=True)
 class RulePolicy:
+    """One rule's entry: threshold, unit, direction, clock, and its words as templates per language
+    (`titles`, `labels`: the headline label, `messages`: message id → language → template)."""
+
     id: str
-    title_zh: str
-    title_en: str
+    titles: dict[str, str]
     source: str
     dataset: str
     severity: str
@@ -43,9 +48,34 @@ class RulePolicy:
     clock: str = "calendar"
     by_channel: dict[str, float] | None = None
     params: dict[str, Any] | None = None
+    labels: dict[str, str] | None = None
+    messages: dict[str, dict[str, str]] | None = None
 
-    def title(self, lang: str = "en") -> str:
-        return self.title_zh if lang == "zh" else self.title_en
+    def text(self, which: str, lang: str) -> str:
+        """The raw template of the rule's `title` or headline `label` in `lang` (the title when no label)."""
+        table = self.labels if which == "label" and self.labels else self.titles
+        return table[lang]
+
+    def template(self, message_id: str, lang: str) -> str:
+        """The message template for one outcome of the rule, in `lang`."""
+        try:
+            return (self.messages or {})[message_id][lang]
+        except KeyError:
+            raise PolicyError(f"rule {self.id}: no {lang} template for message {message_id!r}") from None
+
+    def title(self, lang: str = "zh") -> str:
+        """The title in `lang`, filled from this policy's limit, per-channel limits and clock."""
+        from .render import rule_text
+
+        return rule_text(self, "title", lang)
+
+    @property
+    def title_zh(self) -> str:
+        return self.title("zh")
+
+    @property
+    def title_en(self) -> str:
+        return self.title("en")
 
     def param(self, name: str) -> Any:
         return (self.params or {})[name]
@@ -71,6 +101,7 @@ class Policy:
     holidays: str | None
     masking: bool
     abc_tolerance: dict[str, float] | None = None
+    lang: str = "zh"
 
     def __getitem__(self, rule_id: str) -> RulePolicy:
         return self.rules[rule_id]
@@ -168,15 +199,18 @@ def _merge_rule(rule_id: str, base: dict, override: Any, origin: str) -> dict:
         if override["severity"] not in SEVERITIES:
             raise PolicyError(f"{where}: severity must be one of {SEVERITIES}")
         merged["severity"] = override["severity"]
-    if "title" in override:
-        title = override["title"]
-        if (
-            not isinstance(title, dict)
-            or set(title) - {"zh", "en"}
-            or not all(isinstance(v, str) and v.strip() for v in title.values())
-        ):
-            raise PolicyError(f"{where}: title is a mapping with zh and/or en, each a non-empty text")
-        merged["title"] = {**base["title"], **{k: str(v) for k, v in override["title"].items()}}
+    for which in ("title", "label"):
+        if which in override:
+            merged[which] = {**(base.get(which) or base["title"]), **_texts(override[which], where, which)}
+            _check_fields(merged[which], base, f"{where} {which}", message=False)
+    if "messages" in override:
+        table = override["messages"]
+        known = base.get("messages") or {}
+        if not isinstance(table, dict) or set(table) - set(known):
+            raise PolicyError(f"{where}: messages is a mapping of message id → {{zh, en}}; ids: {sorted(known)}")
+        for mid, texts in table.items():
+            merged["messages"][mid] = {**known[mid], **_texts(texts, where, f"messages.{mid}")}
+            _check_fields(merged["messages"][mid], base, f"{where} messages.{mid}", message=True, known=known[mid])
     params = _mapping(_or_empty(override.get("params")), f"{where} params", "a mapping parameter → value")
     for name, value in params.items():
         known = base.get("params", {})
@@ -184,6 +218,35 @@ def _merge_rule(rule_id: str, base: dict, override: Any, origin: str) -> dict:
             raise PolicyError(f"{where}: unknown parameter {name!r} (known: {sorted(known)})")
         merged["params"][name] = _check_param(known[name], value, f"{where} params.{name}", base)
     return merged
+
+
+def _texts(value: Any, where: str, which: str) -> dict[str, str]:
+    """A title, label or message override: zh and/or en, each a non-empty text."""
+    if (
+        not isinstance(value, dict)
+        or not value
+        or set(value) - set(LANGS)
+        or not all(isinstance(v, str) and v.strip() for v in value.values())
+    ):
+        raise PolicyError(f"{where}: {which} is a mapping with zh and/or en, each a non-empty text")
+    return dict(value)
+
+
+def _check_fields(texts: dict[str, str], base: dict, where: str, *, message: bool, known: dict | None = None) -> None:
+    """A user's template may only use the fields the shipped one can fill."""
+    from .render import fields
+
+    if message:
+        allowed = {"observed", "limit"} | {f for text in (known or {}).values() for f in fields(text)}
+    else:
+        allowed = {"limit", "by_channel", "clock", *(base.get("params") or {})}
+    for lang, text in texts.items():
+        try:
+            unknown = set(fields(text)) - allowed
+        except Exception as exc:
+            raise PolicyError(f"{where}.{lang}: {exc}") from None
+        if unknown:
+            raise PolicyError(f"{where}.{lang}: unknown fields {sorted(unknown)} (allowed: {sorted(allowed)})")
 
 
 def _check_param(default: Any, value: Any, where: str, base: dict) -> Any:
@@ -203,8 +266,9 @@ def _build(doc: dict) -> Policy:
     for rule_id, entry in doc["rules"].items():
         rules[rule_id] = RulePolicy(
             id=rule_id,
-            title_zh=entry["title"]["zh"],
-            title_en=entry["title"]["en"],
+            titles=dict(entry["title"]),
+            labels=dict(entry["label"]) if entry.get("label") else None,
+            messages={mid: dict(texts) for mid, texts in (entry.get("messages") or {}).items()},
             source=entry["source"],
             dataset=entry["dataset"],
             severity=entry["severity"],
@@ -223,6 +287,7 @@ def _build(doc: dict) -> Policy:
         holidays=clock.get("holidays"),
         masking=bool(doc.get("masking", True)),
         abc_tolerance={k: float(v) for k, v in doc["stocktake"]["abc_tolerance"].items()},
+        lang=doc.get("lang", "zh"),
     )
 
 
@@ -240,9 +305,15 @@ def load_policy(path: str | Path | dict | None = None) -> Policy:
     if not isinstance(user, dict):
         raise PolicyError(f"{origin}: expected a mapping with `rules:`, got {type(user).__name__}")
     _mapping(user, origin, "a mapping with `rules:`")
-    unknown = set(user) - {"rules", "clock", "masking", "stocktake"}
+    unknown = set(user) - {"rules", "clock", "masking", "stocktake", "lang"}
     if unknown:
-        raise PolicyError(f"{origin}: unknown sections {sorted(unknown)} (allowed: rules, clock, masking, stocktake)")
+        raise PolicyError(
+            f"{origin}: unknown sections {sorted(unknown)} (allowed: rules, clock, masking, stocktake, lang)"
+        )
+    if "lang" in user:
+        if user["lang"] not in LANGS:
+            raise PolicyError(f"{origin}: lang is one of {', '.join(LANGS)}, got {user['lang']!r}")
+        doc["lang"] = user["lang"]
     if "stocktake" in user:
         doc["stocktake"] = _merge_stocktake(doc["stocktake"], user["stocktake"], origin)
     rules = _mapping(_or_empty(user.get("rules")), f"{origin}: rules", "a mapping rule id → settings")

@@ -1,8 +1,11 @@
-"""What a rule is: an id, the datasets it needs, and a pure function from the audit context to an outcome.
+"""What a rule is: an id, the datasets it needs, and a pure function from the audit context to a measurement.
 
-Rule functions compute masks over whole frames and hand back the failing rows through `findings`;
-the runner (`opskit.runner`) adds the policy's metadata and the source file, so every family of
-rules reports alike.
+A rule function states its scope (one row per item it judges) and what it measures there: a
+quantity against the limit in force, a deadline (`deadline`: start and end columns), or a mask of
+facts that break the rule by themselves. It names the outcome of each item with a `message_id`
+and hands over the parameters its message needs, typed (`@rule(..., params={name: kind})`, see
+`opskit.render`). It writes no prose and does not decide breaches: the runner compares by the
+policy's `direction`, separates pending items, builds the finding rows and renders the words.
 """
 
 from __future__ import annotations
@@ -14,27 +17,71 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import keys
 from .loader import Data
-from .policy import Policy, RulePolicy
+from .policy import Policy
 
-FINDING_COLUMNS = ["key", "observed", "limit", "message", "row", "amount", "channel", "when", "open", "dataset"]
+FINDING_COLUMNS = [
+    "key",
+    "observed",
+    "limit",
+    "message_id",
+    "row",
+    "amount",
+    "channel",
+    "when",
+    "open",
+    "dataset",
+]
+PARAM_PREFIX = "param:"  # finding-row columns holding a message parameter until the runner renders it
 
 
 @dataclass
-class Outcome:
-    """Items decided (compliant or not), items still pending at `as_of`, and the failing ones."""
+class Measurement:
+    """What a rule measured over its scope: one row of `items` per item judged (or still pending).
 
-    checked: int
-    findings: pd.DataFrame
-    pending: int = 0
+    Every Series is aligned on `items.index` (a longer Series is cut to it, a scalar applies to all).
+    `observed` and `limit` are compared by the policy's `direction`; `breached` adds facts that break
+    the rule whatever the comparison says (a missing approval, an unknown customer); `pending` marks
+    items whose deadline has not passed at `as_of` (neither checked nor a finding). `message` is the
+    message id of each item's outcome, `params` the values its template needs. `checked` overrides
+    the count of items decided where the scope is not one row per item (ORD-010).
+    """
+
+    items: pd.DataFrame
+    key: pd.Series | str
+    message: pd.Series | str
+    dataset: str
+    observed: pd.Series | float = np.nan
+    limit: pd.Series | float | None = None
+    breached: pd.Series | None = None
+    pending: pd.Series | bool = False
+    params: dict[str, pd.Series | str | float] = field(default_factory=dict)
+    amount: pd.Series | float | None = None
+    channel: pd.Series | str | None = None
+    when: pd.Series | str | None = None
+    open: pd.Series | bool = False
+    checked: int | None = None
 
 
 @dataclass(frozen=True)
 class Rule:
+    """A registered rule: its spec id, the datasets it needs, its measuring function, the columns it
+    reads and the kinds of its message parameters (see `opskit.render`)."""
+
     id: str
     needs: tuple[str, ...]
-    fn: Callable[[Context], Outcome]
+    fn: Callable[[Context], Measurement]
     columns: dict[str, tuple[str, ...]] | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    month_first: tuple[str, ...] = ()
+
+    @property
+    def personal(self) -> set[str]:
+        """The parameters declared personal (masked when rendering for managers)."""
+        from .render import PERSONAL_KINDS
+
+        return {name for name, kind in self.params.items() if kind in PERSONAL_KINDS}
 
 
 REGISTRY: dict[str, Rule] = {}
@@ -49,17 +96,45 @@ def all_rules() -> dict[str, Rule]:
 
 
 def rule(
-    rule_id: str, *needs: str, columns: dict[str, tuple[str, ...]] | None = None
-) -> Callable[[Callable[[Context], Outcome]], Callable[[Context], Outcome]]:
-    """Register a check under its spec id, with the datasets it cannot run without and, where
-    declared, the columns it reads beyond each dataset's required ones (so a run of a few rules
-    parses only those)."""
+    rule_id: str,
+    *needs: str,
+    columns: dict[str, tuple[str, ...]] | None = None,
+    params: dict[str, str] | None = None,
+    month_first: tuple[str, ...] = (),
+) -> Callable[[Callable[[Context], Measurement]], Callable[[Context], Measurement]]:
+    """Register a check under its spec id, with the datasets it cannot run without, where declared
+    the columns it reads beyond each dataset's required ones (so a run of a few rules parses only
+    those), the kind of each message parameter beyond `observed` and `limit`, and the datasets it
+    reads only through `Context.first_in_month` (so a run of such rules loads only the month's first
+    records of those: see `MONTH_FIRST`)."""
+    from .render import valid_kind
 
-    def register(fn: Callable[[Context], Outcome]) -> Callable[[Context], Outcome]:
-        REGISTRY[rule_id] = Rule(rule_id, needs, fn, columns)
+    bad = {name: kind for name, kind in (params or {}).items() if not valid_kind(kind)}
+    if bad:
+        raise ValueError(f"{rule_id}: unknown parameter kinds {bad}")
+
+    def register(fn: Callable[[Context], Measurement]) -> Callable[[Context], Measurement]:
+        REGISTRY[rule_id] = Rule(rule_id, needs, fn, columns, dict(params or {}), month_first)
         return fn
 
     return register
+
+
+# dataset → (key, time that dates it in a month), as the rules call `Context.first_in_month`
+MONTH_FIRST = {"orders": ("order_id", "created_at"), "cs_tickets": ("ticket_id", "created_at")}
+
+
+def month_first_needed(rule_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """Datasets that every chosen rule reading them reads only as the month's first records."""
+    readers: dict[str, list[Rule]] = {}
+    for rule_id in rule_ids:
+        for dataset in all_rules()[rule_id].needs:
+            readers.setdefault(dataset, []).append(all_rules()[rule_id])
+    return {
+        dataset: MONTH_FIRST[dataset]
+        for dataset, rules in readers.items()
+        if dataset in MONTH_FIRST and all(dataset in r.month_first for r in rules)
+    }
 
 
 def columns_needed(rule_ids: list[str]) -> dict[str, set[str] | None]:
@@ -118,143 +193,63 @@ class Context:
 
         def make() -> pd.DataFrame:
             frame = self.data[dataset]
-            repeated = frame[key].duplicated(keep="first")
-            if repeated.any():
+            loaded = getattr(self.data, "month_first", {}).get(dataset)
+            if loaded is not None and loaded[:3] == (key, when, str(self.month)):
+                first, later = frame.copy(deep=False), loaded[3]  # the loader kept exactly these rows
+            else:
+                repeated = keys.repeated(frame[key])
+                later = int(repeated.sum())
+                first = frame[~repeated] if later else frame
+                in_month = self.in_month(first[when])
+                first = first.copy(deep=False) if in_month.all() else first[in_month]  # no copy of the data
+            if later:
                 self.notice(
-                    f"{self.data.files[dataset]}: {int(repeated.sum())} later rows of repeated {key} values "
+                    f"{self.data.files[dataset]}: {later} later rows of repeated {key} values "
                     f"set aside; rules use each one's first occurrence{note}"
                 )
-            first = frame[~repeated] if repeated.any() else frame
-            return first[self.in_month(first[when])]
+            return first
 
         return self.cached(f"first:{dataset}", make)
 
 
-def num(values: pd.Series, digits: int = 1) -> pd.Series:
-    """Numbers as short text for messages: `12`, `12.5`, `—` for missing."""
-    values = pd.to_numeric(values, errors="coerce").astype("float64").round(digits)
-    whole = values.notna() & (values == values.round(0))
-    text = values.astype("str")
-    text = text.where(~whole, values.where(whole).astype("Int64").astype("str"))
-    return text.where(values.notna(), "—")
-
-
-def findings(
-    frame: pd.DataFrame,
-    *,
-    key: pd.Series | str,
-    observed: pd.Series | float,
-    limit: pd.Series | float | None,
-    message: pd.Series | str,
-    dataset: str,
-    amount: pd.Series | float | None = None,
-    channel: pd.Series | str | None = None,
-    when: pd.Series | None = None,
-    open: pd.Series | bool = False,
-) -> pd.DataFrame:
-    """The failing rows of `frame` as finding rows; every argument is aligned on `frame`'s index."""
-    index = frame.index
-
-    def col(value, dtype=None):
-        if isinstance(value, str) and value in frame.columns:
-            value = frame[value]
-        series = value.reindex(index) if isinstance(value, pd.Series) else pd.Series(value, index=index)
-        return series.astype(dtype) if dtype else series
-
-    out = pd.DataFrame(
-        {
-            "key": col(key).astype("str"),
-            "observed": col(observed, "float64"),
-            "limit": col(limit, "float64"),
-            "message": col(message).astype("str"),
-            "row": frame["_row"] if "_row" in frame else pd.Series(pd.NA, index=index, dtype="Int64"),
-            "amount": col(amount, "float64"),
-            "channel": col(channel).astype("object") if channel is not None else None,
-            "when": col(when) if when is not None else pd.NaT,
-            "open": col(open).astype(bool),
-            "dataset": dataset,
-        },
-        index=index,
-    )
-    return out.reset_index(drop=True)
-
-
-def no_findings() -> pd.DataFrame:
-    return pd.DataFrame(columns=FINDING_COLUMNS)
-
-
-@dataclass
-class Deadline:
-    """A measured duration against its limit; `breached` and `pending` are masks on the scope."""
-
-    observed: pd.Series
-    limit: pd.Series
-    recorded: pd.Series
-    breached: pd.Series
-    pending: pd.Series
-
-
-def measure(
-    ctx: Context,
-    rp: RulePolicy,
-    start: pd.Series,
-    end: pd.Series,
-    channel: pd.Series | None = None,
-) -> Deadline:
-    """Duration from `start` to `end` in the rule's unit and clock; an unrecorded end runs to `as_of`.
-
-    A duration equal to its limit complies; an unrecorded event is a breach only once `as_of`
-    is past the limit, and pending before that.
-    """
-    from .clock import elapsed
-
-    recorded = end.notna()
-    stop = end.where(recorded, ctx.as_of)
-    observed = elapsed(start, stop, rp, ctx.policy)
-    limit = rp.limits(channel, index=start.index)
-    over = observed > limit
-    return Deadline(observed, limit, recorded, over, ~recorded & ~over)
-
-
-def duration_rule(
+def deadline(
     ctx: Context,
     rule_id: str,
-    frame: pd.DataFrame,
+    items: pd.DataFrame,
     start: str,
     end: str,
     *,
-    key: str,
-    event: str,
-    after: str,
+    key: str | pd.Series,
     dataset: str,
+    channel: str | None = None,
+    when: str | None = None,
     scope: pd.Series | None = None,
-) -> Outcome:
-    """The common shape of "`end` within the limit after `start`" rules (ORD-001..003, CS, PRM, STK)."""
+) -> Measurement:
+    """ "`end` within the limit after `start`", the one deadline of every duration rule.
+
+    The scope is the items with a `start` (and `scope`, when given). The duration runs in the rule's
+    unit and clock (`opskit.clock.elapsed`), to `as_of` when `end` is not recorded. A duration equal
+    to its limit complies (direction `max`); an unrecorded event is pending until `as_of` is past
+    the limit, then breached. Message ids: `late` (recorded past the limit), `open` (not recorded).
+    """
+    from .clock import elapsed
+
     rp = ctx.policy[rule_id]
-    in_scope = frame[start].notna() if scope is None else scope & frame[start].notna()
-    items = frame[in_scope]
-    channel = items.get("channel")
-    d = measure(ctx, rp, items[start], items[end], channel)
-    bad = items[d.breached]
-    unit = rp.unit
-    obs, lim = num(d.observed[d.breached]), num(d.limit[d.breached])
-    message = np.where(
-        d.recorded[d.breached],
-        event + " " + obs + f" {unit} after {after} (limit " + lim + f" {unit})",
-        f"not {event} by as_of, " + obs + f" {unit} after {after} (limit " + lim + f" {unit})",
-    )
-    return Outcome(
-        checked=int((~d.pending).sum()),
-        pending=int(d.pending.sum()),
-        findings=findings(
-            bad,
-            key=key,
-            observed=d.observed,
-            limit=d.limit,
-            message=pd.Series(message, index=bad.index),
-            dataset=dataset,
-            channel=channel,
-            when=bad[start],
-            open=~d.recorded,
-        ),
+    in_scope = items[start].notna() if scope is None else scope & items[start].notna()
+    items = items[in_scope]
+    recorded = items[end].notna()
+    stop = items[end].where(recorded, ctx.as_of)
+    observed = elapsed(items[start], stop, rp, ctx.policy)
+    limit = rp.limits(items[channel] if channel else None, index=items.index)
+    return Measurement(
+        items,
+        key=key,
+        message=pd.Series(np.where(recorded, "late", "open"), index=items.index),
+        dataset=dataset,
+        observed=observed,
+        limit=limit,
+        pending=~recorded & ~(observed > limit),
+        channel=channel,
+        when=when or start,
+        open=~recorded,
     )

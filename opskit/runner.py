@@ -1,4 +1,10 @@
-"""Run the rules for one month and turn their outcomes into the findings table and a rule summary."""
+"""Run the rules for one month and turn their measurements into the findings table and a rule summary.
+
+What every rule shares is decided here, once: the comparison of `observed` with `limit` by the
+policy's `direction`, pending versus breached, the finding rows, and the words — each message and
+title is rendered from the rule's templates in the reader's language (`lang`, by default the
+policy's), after the rule has measured.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,21 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import OpskitError, notify
-from .loader import Data, load
+from .loader import Data, MonthFirst, load, resolve_folder
+from .locale import check_lang
 from .parsing import to_period
-from .policy import DURATION_UNITS, Policy, load_policy
-from .rule import FINDING_COLUMNS, Context, all_rules, columns_needed
+from .policy import DURATION_UNITS, Policy, RulePolicy, load_policy
+from .render import render_messages, rule_text
+from .rule import (
+    FINDING_COLUMNS,
+    PARAM_PREFIX,
+    Context,
+    Measurement,
+    Rule,
+    all_rules,
+    columns_needed,
+    month_first_needed,
+)
 from .schema import CHANNELS, CS_CHANNELS
 
 COLUMNS = [
@@ -31,6 +48,7 @@ COLUMNS = [
     "title",
     "row",
     "clock",
+    "message_id",
 ]
 CHANNEL_TYPE = pd.CategoricalDtype([*CHANNELS, *CS_CHANNELS])  # the loaded frames' channel values, shop and service
 # Where each dataset dates its rows into a month (SPEC §2): what "the data's month" is read from.
@@ -56,8 +74,10 @@ SUMMARY_COLUMNS = [
 
 @dataclass
 class CheckResult:
-    """One audit: the findings (a plain DataFrame), the per-rule summary (rules that ran with no
-    finding included) and the notices; `checked` is what `opskit.summary` needs beside any subset."""
+    """One audit: the findings (a plain DataFrame, messages in `lang`), the per-rule summary (rules that
+    ran with no finding included) and the notices; `checked` is what `opskit.summary` needs beside any
+    subset. `params` (aligned with `findings`) keeps each finding's message parameters, so the same
+    findings can be rendered again in another language or masked for managers (`messages`)."""
 
     findings: pd.DataFrame
     summary: pd.DataFrame
@@ -65,11 +85,97 @@ class CheckResult:
     as_of: pd.Timestamp
     policy: Policy
     notices: list[str] = field(default_factory=list)
+    params: pd.DataFrame | None = None
+    lang: str = "zh"
+
+    def messages(self, lang: str | None = None, *, mask: bool = False) -> pd.Series:
+        """The findings' messages in `lang`; with `mask=True` personal parameters are masked."""
+        params = self.params if self.params is not None else pd.DataFrame(index=self.findings.index)
+        return render_findings(self.findings, params, self.policy, lang or self.lang, mask=mask)
+
+    def titles(self, lang: str | None = None) -> pd.Series:
+        """Each finding's rule title in `lang`, filled from the policy in force."""
+        lang = check_lang(lang or self.lang)
+        titles = {r: rule_text(self.policy[r], "title", lang) for r in self.findings["rule_id"].unique()}
+        return self.findings["rule_id"].map(titles).astype("object")
 
     @property
     def checked(self) -> pd.DataFrame:
         """Per rule: items decided, items pending, and whether it ran: what filtering findings cannot tell."""
         return self.summary[["rule_id", "checked", "pending", "status"]]
+
+
+def _aligned(value, items: pd.DataFrame) -> pd.Series:
+    """A measurement's field on the scope's index: a column name, a Series (cut to the scope) or a scalar."""
+    if isinstance(value, str) and value in items.columns:
+        return items[value]
+    if isinstance(value, pd.Series):
+        return value.reindex(items.index)
+    return pd.Series(value, index=items.index, dtype="object" if isinstance(value, str) or value is None else None)
+
+
+def breaks(direction: str, observed: pd.Series, limit: pd.Series) -> pd.Series:
+    """Where `observed` breaks `limit` in the rule's direction; a missing value never breaks by itself."""
+    if direction == "max":
+        return observed > limit
+    if direction == "min":
+        return observed < limit
+    if direction == "abs_max":
+        return observed.abs() > limit
+    if direction == "eq":
+        return observed.notna() & limit.notna() & (observed != limit)
+    return pd.Series(False, index=observed.index)
+
+
+def judge(rule: Rule, rp: RulePolicy, m: Measurement) -> tuple[int, int, pd.DataFrame]:
+    """Items checked, items pending, and the finding rows (message ids and parameters, not yet words)."""
+    items = m.items
+    observed = pd.to_numeric(_aligned(m.observed, items), errors="coerce").astype("float64")
+    limit = pd.to_numeric(_aligned(m.limit, items), errors="coerce").astype("float64")
+    pending = _aligned(m.pending, items).fillna(False).astype(bool)
+    broken = breaks(rp.direction, observed, limit)
+    if m.breached is not None:
+        broken = broken | _aligned(m.breached, items).fillna(False).astype(bool)
+    broken = broken & ~pending
+    checked = m.checked if m.checked is not None else int((~pending).sum())
+    bad = items[broken]
+    rows = pd.DataFrame(
+        {
+            "key": _aligned(m.key, bad).astype("str"),
+            "observed": observed[broken],
+            "limit": limit[broken],
+            "message_id": (m.message.reindex(bad.index) if isinstance(m.message, pd.Series) else m.message),
+            "row": bad["_row"] if "_row" in bad else pd.Series(pd.NA, index=bad.index, dtype="Int64"),
+            "amount": pd.to_numeric(_aligned(m.amount, bad), errors="coerce").astype("float64"),
+            "channel": _aligned(m.channel, bad).astype("object") if m.channel is not None else None,
+            "when": _aligned(m.when, bad) if m.when is not None else pd.NaT,
+            "open": _aligned(m.open, bad).astype(bool),
+            "dataset": m.dataset,
+        },
+        index=bad.index,
+    )
+    for name, value in m.params.items():
+        rows[PARAM_PREFIX + name] = _aligned(value, bad)
+    return checked, int(pending.sum()), rows.reset_index(drop=True)
+
+
+def render_findings(
+    findings: pd.DataFrame, params: pd.DataFrame, policy: Policy, lang: str, *, mask: bool = False
+) -> pd.Series:
+    """Messages of `findings` in `lang`, from each rule's templates and the parameters in `params`."""
+    lang = check_lang(lang)
+    rules = all_rules()
+    values = params.rename(columns=lambda c: c.removeprefix(PARAM_PREFIX))
+    values = values.assign(observed=findings["observed"], limit=findings["limit"], _rule=findings["rule_id"])
+    parts = [
+        render_messages(
+            policy[rule_id], findings.loc[part.index, "message_id"], part, rules[rule_id].params, lang, mask=mask
+        )
+        for rule_id, part in values.groupby("_rule", sort=False)
+    ]
+    if not parts:
+        return pd.Series("", index=findings.index, dtype="object")
+    return pd.concat(parts).reindex(findings.index)
 
 
 def parse_month(month: str | pd.Period | None, data: Data) -> pd.Period:
@@ -102,15 +208,30 @@ def parse_as_of(as_of: str | pd.Timestamp | None, month: pd.Period) -> pd.Timest
 
 def rows_by_month(data: Data) -> pd.Series:
     """Rows per month over the month-dated datasets (orders, tickets, promotions, ledger, counts, write-offs)."""
-    parts = []
+    totals: dict[str, int] = {}
+    cut = getattr(data, "month_first", {})
     for name, column in MONTH_DATED.items():
-        if name in data.frames and column in data[name]:
-            parts.append(data[name][column].dropna().dt.to_period("M").astype("str"))
+        if name in cut and cut[name][1] == column:
+            counted = cut[name][4]  # the loader counted the whole file before keeping the month's first records
+        elif name in data.frames and column in data[name]:
+            counted = _months(data[name][column])
+        else:
+            continue
+        for month, n in counted.items():
+            totals[month] = totals.get(month, 0) + n
     if "finance_writeoffs" in data.frames:
-        parts.append(data["finance_writeoffs"]["month"].dropna().astype("str"))
-    if not parts:
+        for month, n in data["finance_writeoffs"]["month"].dropna().astype("str").value_counts().items():
+            totals[month] = totals.get(month, 0) + int(n)
+    if not totals:
         return pd.Series(dtype="int64")
-    return pd.concat(parts, ignore_index=True).value_counts()
+    return pd.Series(totals, dtype="int64").sort_values(ascending=False, kind="stable")
+
+
+def _months(times: pd.Series) -> dict[str, int]:
+    """Rows per `YYYY-MM` of a time column, counted on month numbers (no text per row)."""
+    from .loader import months_of
+
+    return months_of(times.to_numpy(dtype="datetime64[ns]"))
 
 
 def refuse_impossible_month(data: Data, period: pd.Period) -> list[str]:
@@ -156,22 +277,47 @@ def select_rules(rules: str | list[str] | None) -> list[str]:
     return sorted(chosen)
 
 
+def _month_first_plan(
+    folder: str | Path, month: str | pd.Period | None, chosen: list[str], needed: dict[str, set[str] | None]
+) -> dict[str, MonthFirst]:
+    """What the loader may cut to the month's first records before parsing: the datasets that every
+    chosen rule reads only that way, when the month is known before loading."""
+    try:
+        _, folder_month = resolve_folder(folder, month)
+        text = month or folder_month
+        if not text:
+            return {}
+        period = to_period(text)
+    except OpskitError:
+        return {}  # loading and the month check report the problem in full
+    start, end = period.start_time, (period + 1).start_time
+    return {
+        dataset: MonthFirst(key, when, start, end, str(period))
+        for dataset, (key, when) in month_first_needed(chosen).items()
+        if needed.get(dataset) is not None  # a dataset read whole is checked whole for exact duplicates
+    }
+
+
 def run_checks(
     data: Data | str | Path,
     month: str | pd.Period | None = None,
     as_of: str | pd.Timestamp | None = None,
     policy: Policy | str | Path | dict | None = None,
     rules: str | list[str] | None = None,
+    lang: str | None = None,
 ) -> CheckResult:
     """Check `month` of `data`: the findings, the per-rule summary and what was skipped and why.
 
     Refuses audits that would lie: a month other than the data folder's, a month without a single row
-    in any dataset, an `as_of` before the month starts. Notices are issued as `OpskitNotice` warnings."""
+    in any dataset, an `as_of` before the month starts. Notices are issued as `OpskitNotice` warnings.
+    Messages and titles are in `lang` (`zh` or `en`; by default the policy's `lang`, `zh` as shipped)."""
     if not isinstance(data, Data):
         chosen = select_rules(rules)
         needed = columns_needed(chosen)
-        data = load(data, month, datasets=set(needed) | {"products"}, columns=needed)
+        plan = _month_first_plan(data, month, chosen, needed)
+        data = load(data, month, datasets=set(needed) | {"products"}, columns=needed, month_first=plan)
     policy = policy if isinstance(policy, Policy) else load_policy(policy)
+    lang = check_lang(lang or policy.lang)
     period = parse_month(month, data)
     stamp = parse_as_of(as_of, period)
     ctx = Context(data, period, stamp, policy, notices=list(data.notices))
@@ -181,30 +327,36 @@ def run_checks(
     for rule_id in select_rules(rules):
         rule, rp = all_rules()[rule_id], policy[rule_id]
         absent = [d for d in rule.needs if not ctx.has(d)]
-        base = {"rule_id": rule_id, "title": rp.title_en, "title_zh": rp.title_zh, "source_clause": rp.source}
+        title = rule_text(rp, "title", lang)
+        base = {
+            "rule_id": rule_id,
+            "title": title,
+            "title_zh": rule_text(rp, "title", "zh"),
+            "source_clause": rp.source,
+        }
         if absent:
             ctx.notice(f"{rule_id} skipped: no {', '.join(absent)} dataset")
             rows.append({**base, "checked": 0, "failed": 0, "pending": 0, "status": f"skipped: no {', '.join(absent)}"})
             continue
-        outcome = rule.fn(ctx)
-        found = outcome.findings.drop_duplicates("key")
+        checked, pending, found = judge(rule, rp, rule.fn(ctx))
+        found = found.drop_duplicates("key")
         if len(found):
-            found = found.assign(
-                rule_id=rule_id, unit=rp.unit, severity=rp.severity, title=rp.title_en, clock=clock_of(rp)
-            )
+            found = found.assign(rule_id=rule_id, unit=rp.unit, severity=rp.severity, title=title, clock=clock_of(rp))
             found["source"] = data.source(found["dataset"].iloc[0], found["row"]).where(found["row"].notna(), "")
             parts.append(found)
-        rows.append(
-            {**base, "checked": outcome.checked, "failed": len(found), "pending": outcome.pending, "status": "ran"}
-        )
-    findings = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=FINDING_COLUMNS)
-    findings = typed_findings(findings.reindex(columns=COLUMNS))
-    findings = findings.sort_values(["rule_id", "key"], kind="stable").reset_index(drop=True)
+        rows.append({**base, "checked": checked, "failed": len(found), "pending": pending, "status": "ran"})
+    found_all = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=FINDING_COLUMNS)
+    found_all = found_all.reindex(columns=[*COLUMNS, *(c for c in found_all.columns if c.startswith(PARAM_PREFIX))])
+    found_all = found_all.sort_values(["rule_id", "key"], kind="stable").reset_index(drop=True)
+    params = found_all[[c for c in found_all.columns if c.startswith(PARAM_PREFIX)]]
+    findings = found_all[COLUMNS].copy()
+    findings["message"] = render_findings(findings, params, policy, lang)
+    findings = typed_findings(findings)
     summary = pd.DataFrame(rows, columns=[c for c in SUMMARY_COLUMNS if c != "share_failed"])
     summary["share_failed"] = (summary["failed"] / summary["checked"].where(summary["checked"] > 0)).round(4)
     summary = summary[SUMMARY_COLUMNS]
     notify(ctx.notices[len(data.notices) :])  # the load's own notices were issued when it loaded
-    return CheckResult(findings, summary, str(period), ctx.as_of, policy, ctx.notices)
+    return CheckResult(findings, summary, str(period), ctx.as_of, policy, ctx.notices, params, lang)
 
 
 def clock_of(rp) -> str | None:
@@ -232,6 +384,7 @@ def typed_findings(findings: pd.DataFrame) -> pd.DataFrame:
             "title": "str",
             "row": "Int64",
             "clock": "str",
+            "message_id": "str",
         }
     )
 
@@ -242,6 +395,7 @@ def check(
     as_of: str | pd.Timestamp | None = None,
     policy: Policy | str | Path | dict | None = None,
     rules: str | list[str] | None = None,
+    lang: str | None = None,
 ) -> pd.DataFrame:
     """Check one month of data against the operating rules; one row per rule and key that broke it.
 
@@ -255,6 +409,8 @@ def check(
     policy : a policy YAML file, a mapping of the same shape (`{"rules": {"ORD-003": {"limit": 48}}}`) or a
         `Policy`; overrides the shipped thresholds.
     rules : rule ids or prefixes, `"ORD-003,CS"` or `["STK"]` (default: all 34).
+    lang : `"zh"` or `"en"`, the language of `message` and `title` (default: the policy's `lang`, zh as
+        shipped); every other column is the same in both.
 
     Returns
     -------
@@ -262,7 +418,8 @@ def check(
     rule_id, key (the order, ticket, promotion, SKU or date), observed and limit (in `unit`), unit,
     message, severity, dataset (where the row is), source (`file:row`), amount (money at stake), channel
     (categorical, the loaded frames' values), when (the item's date), open (deadline event still
-    missing), title, row (the file line, numeric) and clock (`calendar`/`business` for durations).
+    missing), title, row (the file line, numeric), clock (`calendar`/`business` for durations) and
+    message_id (which outcome of the rule the message states; its template is in the policy).
 
     Notices (duplicates dropped, rules skipped) are issued as `opskit.OpskitNotice` warnings and logged
     to the `opskit` logger. `opskit.summary(findings, checked)` gives checked / failed / share per rule;
@@ -275,7 +432,7 @@ def check(
     >>> findings[findings.channel == "tmall"].groupby("rule_id").size()
     >>> opskit.rows(findings[findings.rule_id == "ORD-003"], data)  # the orders behind them
     """
-    return run_checks(data, month, as_of, policy, rules).findings
+    return run_checks(data, month, as_of, policy, rules, lang).findings
 
 
 def summary(

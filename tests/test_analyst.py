@@ -214,3 +214,36 @@ def test_a_notebook_that_cannot_load_shows_every_bad_cell(tmp_path):
         _ = review.data.orders
     assert "orders" not in review.data and len(review.data) == 0
     assert review.findings.empty
+
+
+def test_the_review_notebook_that_cannot_load_lists_every_bad_cell(tmp_path):
+    """The real order-SLA notebook, opened interactively on a file with three bad cells: it runs to the
+    end, and `data` raises the load's error listing all three rather than being None."""
+    import nbformat
+    import papermill
+    from helpers import ROOT
+
+    write(
+        tmp_path / "data" / "2026-10",
+        orders=[{"order_id": f"O{i}", "channel": "tmall", "created_at": "x"} for i in range(3)],
+    )
+    nb = nbformat.read(ROOT / "notebooks" / "order_sla_audit.ipynb", as_version=4)
+    nb.cells.append(
+        nbformat.v4.new_code_cell("try:\n    data['orders']\nexcept opskit.DataError as exc:\n    print(exc)")
+    )
+    nbformat.write(nb, tmp_path / "explore.ipynb")
+    papermill.execute_notebook(
+        str(tmp_path / "explore.ipynb"),
+        str(tmp_path / "ran.ipynb"),
+        parameters={"data_root": str(tmp_path / "data"), "interactive": True},
+        kernel_name="python3",
+        progress_bar=False,
+    )
+    ran = nbformat.read(tmp_path / "ran.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for o in ran.cells[-1].outputs if o.output_type == "stream")
+    assert printed.splitlines()[0] == "orders.csv: 3 bad cells"
+    assert [line.split(":")[0] for line in printed.splitlines()[1:]] == [
+        "  - row 2, column created_at",
+        "  - row 3, column created_at",
+        "  - row 4, column created_at",
+    ]

@@ -57,7 +57,7 @@ def test_explain_prints_the_rule_in_force(tmp_path):
     code, out, _ = run(["explain", "ord-003", "--policy", str(policy)])
     assert code == 0
     lines = out.splitlines()
-    assert lines[0] == "ORD-003  付款后24小时内发货 · Shipped within 24 h of payment"
+    assert lines[0] == "ORD-003  付款后24小时内发货（微信48小时） · Shipped within 24 h of payment (WeChat 48 h)"
     assert lines[1] == "limit in force: 24 h (wechat: 48 h)"
     assert lines[2] == "clock:          calendar"
     assert lines[3] == "source clause:  004 出货管理 1"
@@ -104,3 +104,17 @@ def _actions(parser: argparse.ArgumentParser):
 )
 def test_every_command_line_option_has_help(action):
     assert action.help and action.help != argparse.SUPPRESS
+
+
+def test_opskit_run_prints_notices_once_as_lines(monkeypatch):
+    """The batch's own loads notify through the `opskit` logger; the command prints them, without warnings."""
+    import opskit.batch
+    from opskit.errors import notify
+
+    def fake_run_month(*args, **kwargs):
+        notify(["orders.csv: 1 exact duplicate rows dropped (rows 288)"])
+        return 0
+
+    monkeypatch.setattr(opskit.batch, "run_month", fake_run_month)
+    code, out, err = run(["run", "data_samples", "--month", "2026-10", "--out", "unused"])
+    assert code == 0 and err == "notice: orders.csv: 1 exact duplicate rows dropped (rows 288)\n"

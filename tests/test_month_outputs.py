@@ -10,8 +10,8 @@ from helpers import SAMPLES
 from openpyxl import load_workbook
 
 from opskit.batch import run_month
-from opskit.report.html import fmt
-from opskit.report.i18n import t
+from opskit.policy import load_policy
+from opskit.report.i18n import figure_text, t
 from opskit.report.notebooks import REVIEWS
 from opskit.reviews import BY_NOTEBOOK
 
@@ -70,6 +70,20 @@ def cell_text(value) -> str:
     return str(value)
 
 
+def same(text: str, value) -> bool:
+    """An HTML cell states the workbook's value: ¥ and thousands separators, % for shares."""
+    if cell_text(value) == text:
+        return True
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and text:
+        plain = text.replace("¥", "").replace(",", "").replace("−", "-")
+        scale = 100 if plain.endswith("%") else 1
+        try:
+            return abs(float(plain.rstrip("%")) - value * scale) <= (0.051 if scale == 100 else 0.51)
+        except ValueError:
+            return False
+    return False
+
+
 @pytest.fixture(scope="module")
 def month(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
@@ -101,12 +115,13 @@ def test_headline_figures_agree_in_html_workbook_and_kpis_json(month, name):
     expected = {k: v for k, v in figures.items() if k not in ("review", "month")}
     assert set(shown) == set(expected)
     for key, value in expected.items():
-        assert shown[key] == fmt(value), key
+        assert shown[key] == figure_text(key, value, "zh"), key
     title = t(name, "zh")
     in_book = {
         (row[1], row[2]) for row in sheet_rows(month["workbook"]["关键指标"]) if row[0] == title and row[1] is not None
     }
-    assert in_book == {(t(k, "zh"), v) for k, v in expected.items()}
+    policy = load_policy(None)
+    assert in_book == {(t(k, "zh", policy), v) for k, v in expected.items()}
 
 
 @pytest.mark.parametrize("name", REVIEWS)
@@ -139,7 +154,7 @@ def test_every_effect_and_trend_figure_in_the_html_is_in_the_workbook(month, nam
     assert len(html_rows) - 1 == len(book_rows) >= 2
     assert html_rows[0] == [str(c.value) for c in month["workbook"][f"{t(name, 'zh')}-{title}"][3]]
     for html_row, book_row in zip(html_rows[1:], book_rows, strict=True):
-        assert html_row == [cell_text(v) for v in book_row]
+        assert all(same(text, value) for text, value in zip(html_row, book_row, strict=True)), (html_row, book_row)
 
 
 def test_promotion_baselines_and_trend_come_from_the_other_months(month):
@@ -178,14 +193,14 @@ def test_a_missing_dataset_shows_its_rules_as_skipped_everywhere(tmp_path):
     assert run_month(data.parent, "2026-10", tmp_path / "out", notebooks=["stocktake_variance"]) == 0
     folder = tmp_path / "out" / "2026-10"
     html = (folder / "stocktake_variance.html").read_text(encoding="utf-8")
-    assert "<li>STK-008: no finance_writeoffs</li>" in html
+    assert "<li>STK-008: 未检查：缺少 财务核销</li>" in html
     summary = {r[1]: r for r in sheet_rows(load_workbook(folder / "opskit-2026-10.xlsx")["汇总"])}
-    assert summary["STK-008"][7] == "未检查: no finance_writeoffs"
+    assert summary["STK-008"][7] == "未检查：缺少 财务核销"
     assert summary["STK-003"][7] == "已检查"
     status = {r["rule_id"]: r for r in json.loads((folder / "kpis.json").read_text(encoding="utf-8"))["rules"]}
     assert status["STK-008"] == {"rule_id": "STK-008", "state": "skipped", "why": "no finance_writeoffs"}
     review = open_review(StocktakeReview, data.parent, "2026-10", lang="en")
     app = ReviewApp(StocktakeReview, data.parent, review=review, lang="en")
-    assert "<li>STK-008: no finance_writeoffs</li>" in app.head_html(app.view())
+    assert "<li>STK-008: skipped: no finance write-offs</li>" in app.head_html(app.view())
     assert "STK-008" in app.tables_html(app.view())
-    assert review.summary_view().set_index("Rule").loc["STK-008", "Status"] == "skipped: no finance_writeoffs"
+    assert review.summary_view().set_index("Rule").loc["STK-008", "Status"] == "skipped: no finance write-offs"

@@ -85,7 +85,7 @@ def test_workbook_layout_and_neutralised_cells(tmp_path):
     assert ws["A1"].value == "2026-10 汇总" and ws.freeze_panes == "A4" and ws.auto_filter.ref == "A3:C8"
     assert ws["A4"].value == '=HYPERLINK("http://x")' and ws["A4"].data_type == "s" and ws["A4"].quotePrefix
     assert ws["A5"].value == "+1" and ws["A5"].data_type == "s"
-    assert ws["B4"].number_format == "yyyy-mm-dd hh:mm" and ws["C4"].number_format == "#,##0.00"
+    assert ws["B4"].number_format == "yyyy-mm-dd hh:mm" and ws["C4"].number_format == '"¥"#,##0.00'  # money
     assert ws.column_dimensions["A"].width >= 20
     assert wb["订单时效审计"].freeze_panes == "A2"
 

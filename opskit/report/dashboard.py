@@ -20,6 +20,7 @@ import pandas as pd
 from IPython.display import HTML, display
 
 from ..loader import month_folders
+from ..locale import cell_codes
 from . import html as render
 from .i18n import t
 from .review import Review
@@ -154,7 +155,8 @@ class ReviewApp:
                 for frame in (found, browse):
                     if column in frame:
                         values |= set(frame[column].dropna().astype("str").unique())
-                widget.options = [(all_, "")] + [(v, v) for v in sorted(values)]
+                names = cell_codes(self.lang)  # a channel or ticket type is offered by its name, filtered by its code
+                widget.options = [(all_, "")] + [(names.get(v, v), v) for v in sorted(values)]
                 widget.value = ""
             self.start.value = self.end.value = None
         finally:
@@ -204,6 +206,7 @@ class ReviewApp:
             with self.table:
                 self.table.clear_output(wait=True)
                 display(HTML(self.findings_html(view)))
+
 
 def show(
     review: Review,

@@ -1,7 +1,9 @@
 """One Excel workbook for managers: a summary sheet, then a sheet per review.
 
-Header frozen, auto-filter on, readable widths, dates and money formatted, and text that Excel
-would evaluate (`=`, `+`, `-`, `@`, tab, CR) stored as plain text.
+Header frozen, auto-filter on, readable widths, and numbers formatted by what the column holds:
+money as `¥#,##0.00`, shares as percentages (`0.0%`, so 1 of 285 reads 0.4 %, not 0), other numbers
+with separators, dates without a needless 00:00. Text that Excel would evaluate (`=`, `+`, `-`, `@`,
+tab, CR) is stored as plain text.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from .files import FORMULA_PREFIXES, atomic_write_bytes
+from .i18n import kind_of_column
 
-MONEY_WORDS = ("amount", "金额", "budget", "预算", "cost", "revenue", "value", "价")
+MONEY_WORDS = ("amount", "金额", "budget", "预算", "cost", "revenue", "价")
+NUMBER_FORMATS = {"money": '"¥"#,##0.00', "share": "0.0%"}
 HEADER_FILL = PatternFill("solid", fgColor="DCE6F1")
 MAX_WIDTH = 60
 
@@ -38,7 +42,14 @@ def _write_sheet(ws, title: str | None, frame: pd.DataFrame) -> None:
         cell.alignment = Alignment(vertical="center")
     widths = [_width(str(c)) + 2 for c in frame.columns]
     kinds = [frame[c].dtype.kind for c in frame.columns]
-    money = [any(w in str(c).lower() for w in MONEY_WORDS) for c in frame.columns]
+    kind = [
+        kind_of_column(str(c)) or ("money" if any(w in str(c).lower() for w in MONEY_WORDS) else None)
+        for c in frame.columns
+    ]
+    dates_only = [
+        frame[c].dtype.kind == "M" and bool((frame[c].dropna() == frame[c].dropna().dt.normalize()).all())
+        for c in frame.columns
+    ]
     for i, row in enumerate(frame.itertuples(index=False), start=top + 1):
         for j, value in enumerate(row, start=1):
             if value is None or (not isinstance(value, str) and pd.isna(value)):
@@ -54,11 +65,12 @@ def _write_sheet(ws, title: str | None, frame: pd.DataFrame) -> None:
                     cell.quotePrefix = True
                 widths[j - 1] = max(widths[j - 1], min(_width(value) + 2, MAX_WIDTH))
             elif kinds[j - 1] == "M":
-                cell.number_format = "yyyy-mm-dd hh:mm"
-                widths[j - 1] = max(widths[j - 1], 17)
-            elif isinstance(value, float):
-                cell.number_format = "#,##0.00" if money[j - 1] else "#,##0.##"
-                widths[j - 1] = max(widths[j - 1], min(len(f"{value:,.2f}") + 2, MAX_WIDTH))
+                cell.number_format = "yyyy-mm-dd" if dates_only[j - 1] else "yyyy-mm-dd hh:mm"
+                widths[j - 1] = max(widths[j - 1], 12 if dates_only[j - 1] else 17)
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                whole = float(value).is_integer()
+                cell.number_format = NUMBER_FORMATS.get(kind[j - 1]) or ("#,##0" if whole else "#,##0.00")
+                widths[j - 1] = max(widths[j - 1], min(len(f"{value:,.2f}") + 3, MAX_WIDTH))
             else:
                 widths[j - 1] = max(widths[j - 1], len(str(value)) + 2)
     for j, width in enumerate(widths, start=1):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .i18n import t
+from .i18n import figure_text, present, status_text, t
 
 if TYPE_CHECKING:
     from .review import Review
@@ -51,7 +51,7 @@ def fmt_change(key: str, change: float, value: Any) -> str:
 
 def table_html(frame: pd.DataFrame, max_rows: int = 500) -> str:
     """An escaped HTML table; long tables are cut with a note rather than flooding the page."""
-    shown = frame.head(max_rows)
+    shown = present(frame.head(max_rows))
     body = shown.to_html(
         index=False,
         classes="opskit-table",
@@ -79,8 +79,8 @@ def headline_html(review: Review, kpis: dict[str, Any] | None = None) -> str:
                 f"<i>{html.escape(t('vs', lang))} {before}: {html.escape(fmt_change(key, changes[key], value))}</i>"
             )
         cells.append(
-            f'<div class="opskit-kpi" data-kpi="{html.escape(key)}">{html.escape(t(key, lang))}'
-            f"<b>{html.escape(fmt(value))}</b>{change}</div>"
+            f'<div class="opskit-kpi" data-kpi="{html.escape(key)}">{html.escape(t(key, lang, review.policy))}'
+            f"<b>{html.escape(figure_text(key, value, lang))}</b>{change}</div>"
         )
     title = f"{html.escape(review.title)} · {html.escape(review.month)}"
     return f"{TABLE_CSS}<h3>{title}</h3><div>{''.join(cells)}</div>"
@@ -100,7 +100,8 @@ def context_html(review: Review) -> str:
     ]
     skipped = info["skipped"]
     if skipped:
-        items = "".join(f"<li>{html.escape(r)}: {html.escape(why)}</li>" for r, why in skipped.items())
+        said = status_text(pd.Series([f"skipped: {why}" for why in skipped.values()], dtype="str"), lang)
+        items = "".join(f"<li>{html.escape(r)}: {html.escape(w)}</li>" for r, w in zip(skipped, said, strict=True))
         parts.append(f'<b>{t("skipped_rules", lang)}</b><ul class="opskit-skipped">{items}</ul>')
     else:
         parts.append(f"<b>{t('skipped_rules', lang)}</b> {t('none', lang)}")

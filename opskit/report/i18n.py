@@ -1,218 +1,202 @@
-"""Labels for reports in Chinese (`zh`) or English (`en`); one table, looked up by key."""
+"""Labels for reports in Chinese (`zh`) or English (`en`), looked up in the catalogues
+`opskit/locale/zh.yaml` and `en.yaml` (nothing is written here in Python).
+
+A label that states a rule's limit (`on_time_shipping` → "24小时内发货率") is that rule's headline
+label template in the policy, filled from the policy in force; pass `policy` to get it right when a
+user's policy changes the limit.
+"""
 
 from __future__ import annotations
 
-LABELS: dict[str, tuple[str, str]] = {
-    # reviews
-    "order_sla_audit": ("订单时效审计", "Order SLA audit"),
-    "promotion_review": ("促销活动复盘", "Promotion review"),
-    "service_stats": ("客服统计", "Customer-service stats"),
-    "stocktake_variance": ("盘点差异分析", "Stock-take variance"),
-    "summary": ("汇总", "Summary"),
-    # table columns
-    "rule_id": ("规则", "Rule"),
-    "title": ("规则名称", "Rule title"),
-    "key": ("对象", "Item"),
-    "observed": ("实际值", "Observed"),
-    "limit": ("标准", "Limit"),
-    "unit": ("单位", "Unit"),
-    "message": ("说明", "Finding"),
-    "severity": ("严重程度", "Severity"),
-    "source": ("来源(文件:行)", "Source (file:row)"),
-    "amount": ("金额", "Amount"),
-    "channel": ("渠道", "Channel"),
-    "when": ("时间", "When"),
-    "open": ("未结", "Open"),
-    "checked": ("已检查", "Checked"),
-    "failed": ("不合规", "Failed"),
-    "share_failed": ("不合规率", "Share failed"),
-    "pending": ("待定", "Pending"),
-    "status": ("状态", "Status"),
-    "source_clause": ("制度条款", "Source clause"),
-    "review": ("报告", "Review"),
-    "metric": ("指标", "Metric"),
-    "value": ("数值", "Value"),
-    # headline figures
-    "orders": ("订单数", "Orders"),
-    "paid": ("已付款", "Paid"),
-    "shipped": ("已发货", "Shipped"),
-    "on_time_shipping": ("24小时内发货率", "Shipped within 24 h"),
-    "contact_within_limit": ("10分钟内联系率", "Contacted within 10 min"),
-    "open_breaches": ("截至审计时点未结违规", "Open breaches at as_of"),
-    "findings": ("违规条数", "Findings"),
-    # charts
-    "daily_paid_shipped": ("每日付款与发货", "Daily paid vs shipped"),
-    "pay_to_ship_hours": ("付款到发货时长分布(小时)", "Payment → shipment (hours)"),
-    "findings_by_rule_channel": ("各规则各渠道违规数", "Findings by rule and channel"),
-    "hours": ("小时", "hours"),
-    "count": ("数量", "count"),
-    "day": ("日期", "day"),
-    "limit_line": ("时限", "limit"),
-    # dashboard
-    "month": ("月份", "Month"),
-    "all": ("全部", "All"),
-    "from": ("从", "From"),
-    "to": ("到", "To"),
-    "rule": ("规则", "Rule"),
-    "n_findings": ("条违规", "findings"),
-    "n_rows": ("条", "rows"),
-    "no_findings": ("没有违规", "No findings"),
-    "data_error": ("数据有误，无法生成报告", "The data cannot be read"),
-    "rule_summary": ("规则汇总", "Rule summary"),
-    "headline": ("关键指标", "Headline figures"),
-    "findings_table": ("违规明细", "Findings"),
-    "state_ran": ("已检查", "ran"),
-    "state_skipped": ("未检查", "skipped"),
-    "state_pending": ("待定", "pending"),
-    "audit_cutoff": ("审计时点", "As of"),
-    "data_folder": ("数据文件夹", "Data folder"),
-    "files_exported": ("文件导出时间", "Files exported"),
-    "skipped_rules": ("未检查的规则", "Rules skipped"),
-    "notices": ("数据加载提示", "Notices from loading"),
-    "none": ("无", "none"),
-    "audit_context": ("审计说明", "Audit context"),
-    "vs": ("较", "vs"),
-    "filtered_by": ("已筛选", "Filtered by"),
-    "not_filtered": ("未筛选：显示全部", "Not filtered: everything is shown"),
-    "no_time": ("无时间的条目始终显示", "items without a time are always shown"),
-    "nothing_this_month": ("本月无", "none this month"),
-    # service review
-    "tickets": ("工单数", "Tickets"),
-    "type": ("类型", "Type"),
-    "agent": ("客服", "Agent"),
-    "category": ("分类", "Category"),
-    "first_reply_median_h": ("首次回复中位数(小时)", "Median first reply (h)"),
-    "first_reply_within_limit": ("24小时内首次回复率", "First reply within 24 h"),
-    "after_sales_within_limit": ("售后48小时内处理率", "After-sales done within 48 h"),
-    "complaint_feedback_within_limit": ("投诉48小时内反馈率", "Complaints fed back within 48 h"),
-    "backlog_at_as_of": ("审计时点未解决工单", "Unresolved at as_of"),
-    "outside_service_hours": ("服务时间外咨询", "Contacts outside service hours"),
-    "repeat_contact_share": ("7天内重复咨询占比", "Repeat contacts within 7 days"),
-    "daily_tickets": ("每日工单(按渠道)", "Tickets per day by channel"),
-    "first_reply_hours": ("首次回复时长分布(小时)", "First reply (hours)"),
-    "sla_by_agent": ("各客服时效达标", "SLA by agent"),
-    "breached": ("超时", "Breached"),
-    "attainment": ("达标率", "Attainment"),
-    "volumes": ("咨询量(按渠道/类型/分类/客服)", "Volumes by channel, type, category, agent"),
-    "dimension": ("维度", "Dimension"),
-    "reply_resolution_times": ("回复与解决时长(日历/工作时间)", "Reply and resolution times (calendar / business)"),
-    "measure": ("指标", "Measure"),
-    "clock": ("计时方式", "Clock"),
-    "median_h": ("中位数(小时)", "Median (h)"),
-    "p90_h": ("P90(小时)", "P90 (h)"),
-    "backlog": ("未解决工单账龄", "Backlog age at as_of"),
-    "age": ("账龄", "Age"),
-    "out_of_hours": ("服务时间外的咨询及回复", "Contacts outside service hours and how they were answered"),
-    "median_reply_h": ("回复中位数(小时)", "Median reply (h)"),
-    "replied_within_24h": ("24小时内回复率", "Replied within 24 h"),
-    "repeat_contacts": ("7天内重复咨询", "Repeat contacts within 7 days"),
-    "customer_id": ("客户", "Customer"),
-    "ticket_id": ("工单号", "Ticket"),
-    "created_at": ("创建时间", "Created"),
-    "weekly_trend": ("周趋势", "Week-on-week trend"),
-    "week": ("周(周一起)", "Week (from Monday)"),
-    "tickets_change": ("环比", "Change on last week"),
-    # stock-take review
-    "reconciliation": ("三方对账(实盘/台帐/财务)", "Three-way reconciliation (count / ledger / finance)"),
-    "sku": ("商品编码", "SKU"),
-    "name": ("商品名称", "Name"),
-    "abc_class": ("ABC分类", "ABC class"),
-    "variance": ("有差异", "Variance"),
-    "count_date": ("盘点日期", "Count date"),
-    "counted": ("实盘", "Counted"),
-    "book": ("账面", "Book"),
-    "diff": ("差异", "Difference"),
-    "tolerance": ("允差", "Tolerance"),
-    "accurate": ("在允差内", "Within tolerance"),
-    "diff_at_cost": ("差异(成本价)", "Difference at cost"),
-    "diff_at_retail": ("差异(零售价)", "Difference at retail"),
-    "recount_date": ("复盘日期", "Recount date"),
-    "recount_qty": ("复盘数量", "Recounted"),
-    "confirmed_short": ("确认短缺", "Confirmed shortage"),
-    "compensation": ("应赔偿(零售价)", "Compensation due (retail)"),
-    "ledger_in": ("台帐入库", "Ledger received"),
-    "finance_purchase": ("财务进货核销", "Finance purchase write-off"),
-    "skus_counted": ("盘点SKU数", "SKUs counted"),
-    "record_accuracy": ("库存记录准确率", "Inventory record accuracy"),
-    "net_variance_units": ("净差异(件)", "Net variance (units)"),
-    "abs_variance_units": ("绝对差异(件)", "Absolute variance (units)"),
-    "net_variance_cost": ("净差异(成本)", "Net variance at cost"),
-    "abs_variance_cost": ("绝对差异(成本)", "Absolute variance at cost"),
-    "net_variance_retail": ("净差异(零售)", "Net variance at retail"),
-    "abs_variance_retail": ("绝对差异(零售)", "Absolute variance at retail"),
-    "compensation_due": ("应赔偿金额", "Compensation due"),
-    "largest_variances": ("差异最大的商品(零售价)", "Largest variances at retail"),
-    "accuracy_trend": ("准确率与差异趋势", "Accuracy and variance by month"),
-    "variance_summary": ("差异汇总", "Variance summary"),
-    "ledger_breaks": ("台帐结转断点、缺失日期与负库存", "Ledger breaks, missing days, negative stock"),
-    "slow_movers": ("滞销品(30天无出库,建议下架)", "Slow movers: no outbound in 30 days (delisting candidates)"),
-    "days_of_cover": ("可售天数", "Days of cover"),
-    "closing": ("期末库存", "Closing stock"),
-    "daily_out": ("日均出库", "Average daily outbound"),
-    "slow_mover": ("滞销", "Slow mover"),
-    # promotion review
-    "promo_id": ("活动编号", "Promotion"),
-    "promo_name": ("活动名称", "Promotion name"),
-    "promotions": ("活动数", "Promotions"),
-    "promo_revenue": ("活动销售额", "Promotion revenue"),
-    "promo_cost": ("活动费用", "Promotion cost"),
-    "over_budget": ("超预算活动", "Over budget"),
-    "incremental_revenue": ("增量销售额", "Incremental revenue"),
-    "days": ("天数", "Days"),
-    "revenue": ("窗口销售额", "Revenue in window"),
-    "units": ("件数", "Units"),
-    "baseline_revenue": ("基线销售额", "Baseline revenue"),
-    "baseline_weekday_adjusted": ("基线(按周末调整)", "Baseline, weekday-adjusted"),
-    "uplift": ("提升率", "Uplift"),
-    "cost": ("费用", "Cost"),
-    "incremental_gross_margin": ("增量毛利", "Incremental gross margin"),
-    "roi": ("投资回报率", "ROI"),
-    "after_revenue": ("活动后同期销售额", "Revenue after"),
-    "dip_after": ("活动后回落", "Dip after (pull-forward)"),
-    "other_skus_change": ("同类其他商品变化", "Other SKUs of the category"),
-    "notes": ("说明", "Notes"),
-    "budget": ("预算", "Budget"),
-    "target_sales": ("目标销售额", "Target"),
-    "daily_revenue_around": ("活动前后每日销售额", "daily revenue around the promotion"),
-    "baseline": ("基线期", "baseline"),
-    "window": ("活动期", "window"),
-    "after": ("活动后", "after"),
-    "budget_cost_target": ("预算、费用、销售额与目标", "Budget, cost, revenue and target"),
-    "governance_checklist": ("活动管理检查表(✓合规 ✗违规 …待定)", "Governance checklist (✓ ok, ✗ finding, … pending)"),
-    "promotion_effect": ("活动效果", "Promotion effect"),
-    # dashboards: front door, language switch, server pages
-    "site_title": ("运营月度报表", "Monthly operations reviews"),
-    "landing_note": (
-        "每月四份报表：点击进入看板，可筛选不合规项。截至时间为审计时点。",
-        "Four reviews per month: open one to filter its findings. As of is the moment of the audit.",
-    ),
-    "as_of": ("截至", "As of"),
-    "open_review": ("打开", "open"),
-    "n_open": ("项未结", "open"),
-    "no_months": ("数据目录下没有月份文件夹（YYYY-MM）", "No YYYY-MM month folders under the data root"),
-    "switch_language": ("English", "中文"),
-    "all_reviews": ("全部报表", "All reviews"),
-    "server_busy": ("查看人数较多，请稍候", "Many people are viewing the dashboards"),
-    "server_busy_retry": (
-        "看板正忙，本页将在5秒后自动重试。",
-        "The dashboards are busy; this page retries by itself in 5 seconds.",
-    ),
-    "page_not_found": ("页面不存在", "Page not found"),
-    "page_error": ("页面暂时无法显示，请稍后重试", "This page cannot be shown just now; please try again"),
-    "dashboard_error": (
-        "看板无法显示本月内容，请联系数据分析人员。",
-        "The dashboard cannot show this month; please tell the analysts.",
-    ),
-}
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from ..locale import catalogue, cell_codes
+
+if TYPE_CHECKING:
+    from ..policy import Policy
 
 
-def t(key: str, lang: str = "zh") -> str:
+def t(key: str, lang: str = "zh", policy: Policy | None = None) -> str:
     """The label for `key` in `lang`; unknown keys are shown as they are."""
-    pair = LABELS.get(key)
-    if pair is None:
+    entry = catalogue(lang)["labels"].get(key)
+    if entry is None:
         return key
-    return pair[0] if lang == "zh" else pair[1]
+    if isinstance(entry, dict):
+        from ..render import label_of
+
+        return str(label_of(key, lang, policy))
+    return str(entry)
 
 
-def columns(frame_columns, lang: str) -> dict[str, str]:
-    return {c: t(c, lang) for c in frame_columns}
+def columns(frame_columns: Iterable[str], lang: str, policy: Policy | None = None) -> dict[str, str]:
+    """Column labels of a frame in `lang`, for `DataFrame.rename(columns=...)`."""
+    return {c: t(c, lang, policy) for c in frame_columns}
+
+
+KEEP_CODES = {"rule_id", "key", "source", "message", "title", "sku", "ticket_id", "order_id", "promo_id", "count_id"}
+
+
+def localize_cells(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Cells holding a code (channel, ticket type, unit, clock, severity, boolean, …) shown by their label
+    in `lang`; identifiers, keys and messages are left as they are. The frame's machine columns in
+    `opskit.check` are untouched: this is for what a person reads."""
+    table = cell_codes(lang)
+    keep = KEEP_CODES | {t(c, lang) for c in KEEP_CODES}
+    out = frame.copy()
+    for column in out.columns:
+        if column in keep:
+            continue
+        values = out[column]
+        if values.dtype == bool or str(values.dtype) == "boolean":
+            out[column] = (
+                values.astype("object").map({True: table["True"], False: table["False"]}).where(values.notna(), None)
+            )
+        elif values.dtype.kind == "O" or isinstance(values.dtype, (pd.CategoricalDtype, pd.StringDtype)):
+            text = values.astype("object")
+            as_text = text.astype("str")
+            known = as_text.isin(list(table)) & text.notna()
+            if known.any():
+                out[column] = text.where(~known, as_text.map(table))
+    return out
+
+
+# What a column holds, by its key: how tables (HTML, Excel) and headline figures show its numbers.
+MONEY_KEYS = frozenset(
+    {
+        "amount",
+        "budget",
+        "cost",
+        "revenue",
+        "promo_revenue",
+        "promo_cost",
+        "baseline_revenue",
+        "baseline_weekday_adjusted",
+        "incremental_revenue",
+        "incremental_gross_margin",
+        "after_revenue",
+        "target_sales",
+        "diff_at_cost",
+        "diff_at_retail",
+        "compensation",
+        "compensation_due",
+        "net_variance_cost",
+        "abs_variance_cost",
+        "net_variance_retail",
+        "abs_variance_retail",
+    }
+)
+SHARE_KEYS = frozenset(
+    {
+        "share_failed",
+        "attainment",
+        "replied_within_24h",
+        "uplift",
+        "roi",
+        "dip_after",
+        "other_skus_change",
+        "record_accuracy",
+        "repeat_contact_share",
+        "on_time_shipping",
+        "contact_within_limit",
+        "first_reply_within_limit",
+        "after_sales_within_limit",
+        "complaint_feedback_within_limit",
+    }
+)
+
+
+def kind_of_column(name: str) -> str | None:
+    """`money`, `share` or None for a column given by key or by its label in either language."""
+    from ..locale import LANGS
+
+    for key in (*MONEY_KEYS, *SHARE_KEYS):
+        if name == key or any(name == _plain_label(key, lang) for lang in LANGS):
+            return "money" if key in MONEY_KEYS else "share"
+    return None
+
+
+def _plain_label(key: str, lang: str) -> str | None:
+    entry = catalogue(lang)["labels"].get(key)
+    return entry if isinstance(entry, str) else None
+
+
+def figure_text(key: str, value, lang: str) -> str:
+    """A headline figure as a manager reads it: shares in %, money with ¥, counts with separators."""
+    from ..render import money, number
+
+    if value is None or (isinstance(value, float) and value != value):
+        return catalogue(lang)["formats"]["missing"]
+    if key in SHARE_KEYS:
+        return catalogue(lang)["formats"]["percent"].format(n=number(float(value) * 100, 1))
+    if key in MONEY_KEYS:
+        return money(float(value), lang)
+    if isinstance(value, bool):
+        return cell_codes(lang)[str(value)]
+    if isinstance(value, (int, float)):
+        return number(value, 2)
+    return str(value)
+
+
+def present(frame: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+    """A table as text for HTML: money with ¥ and separators, shares in %, other numbers with
+    separators and no float noise, times without seconds or a needless ` 00:00`."""
+    from ..render import money_text, number_text, percent_text, time_text
+
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        kind = kind_of_column(str(column))
+        if values.dtype.kind in "mM":
+            out[column] = time_text(values, lang).where(values.notna(), "")
+        elif values.dtype.kind in "iuf" and values.dtype != bool:
+            if kind == "money":
+                text = money_text(values, lang)
+            elif kind == "share":
+                text = percent_text(values, lang)
+            else:
+                text = number_text(values, lang, 2)
+            out[column] = text.where(values.notna(), "")
+    return out
+
+
+def translate_notes(notes: pd.Series, lang: str) -> pd.Series:
+    """The promotion-effect notes (English from the metrics) in `lang`, note by note."""
+    import re
+
+    table = catalogue(lang)["notes"]
+    patterns = []
+    for source, target in table.items():
+        regex = (
+            re.escape(source).replace(r"\{start\}", r"(?P<start>\S+)").replace(r"\{baseline\}", r"(?P<baseline>\S+)")
+        )
+        patterns.append((re.compile(f"^{regex}$"), target))
+
+    def one(note: str) -> str:
+        for pattern, target in patterns:
+            match = pattern.match(note)
+            if match:
+                return target.format(**match.groupdict())
+        return note
+
+    def all_of(text: str) -> str:
+        return "; ".join(one(n) for n in text.split("; ")) if text else text
+
+    return notes.map(all_of, na_action="ignore")  # a handful of promotions a month
+
+
+def status_text(status: pd.Series, lang: str) -> pd.Series:
+    """Summary statuses: `ran`, or `skipped: no a, b` with the missing datasets named in `lang`."""
+    book = catalogue(lang)
+    names = book["codes"]["datasets"]
+    missing = status.str.removeprefix("skipped: no ").where(status.str.startswith("skipped"), "")
+    shown = missing.str.split(", ").map(
+        lambda parts: book["formats"]["list_separator"].join(names.get(p, p) for p in parts), na_action="ignore"
+    )
+    skipped = book["skipped"].split("{datasets}")
+    text = (skipped[0] + shown + skipped[1]).where(
+        status.str.startswith("skipped"), status.map(book["codes"]["statuses"])
+    )
+    return text.fillna(status)

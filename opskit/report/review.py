@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .charts import chart_lang
-from .i18n import columns, t
+from .i18n import columns, figure_text, localize_cells, status_text, t
 from .masking import PERSONAL_COLUMNS, mask_frame
 
 if TYPE_CHECKING:
@@ -161,6 +161,7 @@ class Review:
     def rules_view(self) -> pd.DataFrame:
         """The rules this review checks, with the thresholds in force and their source clauses."""
         from ..policy import load_policy
+        from ..render import limit_text
         from ..runner import select_rules
 
         policy = self.result.policy if self.result else load_policy()
@@ -169,19 +170,27 @@ class Review:
             {
                 "rule_id": [r.id for r in rows],
                 "title": [r.title(self.lang) for r in rows],
-                "limit": [r.limit for r in rows],
+                "limit": [limit_text(r, r.limit, self.lang) for r in rows],  # 24小时, ¥…, 3: as the title says it
                 "unit": [r.unit for r in rows],
                 "source_clause": [r.source for r in rows],
             }
         )
-        frame["limit"] = frame["limit"].astype("object").where(frame["limit"].notna(), "—")
+        frame = localize_cells(frame, self.lang)
         return frame.rename(columns=columns(frame.columns, self.lang)).set_index(t("rule_id", self.lang))
 
     def kpi_view(self) -> pd.DataFrame:
         items = self.kpis()
         return pd.DataFrame(
-            {t("metric", self.lang): [t(k, self.lang) for k in items], t("value", self.lang): list(items.values())}
+            {
+                t("metric", self.lang): [t(k, self.lang, self.policy) for k in items],
+                t("value", self.lang): [figure_text(k, v, self.lang) for k, v in items.items()],
+            }
         )
+
+    @property
+    def policy(self):
+        """The policy in force for this review (titles and labels state its limits)."""
+        return self.result.policy if self.result else None
 
     def summary_view(self) -> pd.DataFrame:
         """The rule summary with each rule's state: ran, skipped (and why) or pending, never a bare 0 of 0."""
@@ -193,14 +202,24 @@ class Review:
         why = status["why"].fillna("").to_numpy()
         view = summary.assign(
             title=summary["title_zh"] if self.lang == "zh" else summary["title"],
-            share_failed=(summary["share_failed"] * 100).round(1).astype("str").str.replace("nan", "—") + "%",
             status=[f"{s}: {w}" if w else s for s, w in zip(state, why, strict=True)],
-        )[SUMMARY_VIEW]
+        )
+        skipped = (status["state"] == "skipped").to_numpy()
+        pending = (status["state"] == "pending").to_numpy()
+        said = status_text(summary["status"].astype("str"), self.lang).to_numpy()
+        counts = [f"{s}: {n}" for s, n in zip(state, summary["pending"], strict=True)]
+        view["status"] = [said[i] if skipped[i] else counts[i] if pending[i] else state[i] for i in range(len(view))]
+        view = view.reindex(columns=SUMMARY_VIEW)
         return view.rename(columns=columns(SUMMARY_VIEW, self.lang))
 
     def findings_view(self, findings: pd.DataFrame | None = None) -> pd.DataFrame:
-        frame = self.findings if findings is None else findings
-        return self.shown(frame.reindex(columns=FINDING_VIEW)).rename(columns=columns(FINDING_VIEW, self.lang))
+        frame = (self.findings if findings is None else findings).reindex(columns=FINDING_VIEW)
+        if self.result is not None and self.result.params is not None and len(frame):
+            # words rendered late, in the reader's language; personal parameters masked by kind for managers
+            said = self.result.messages(self.lang, mask=self.masked)
+            kept = frame.index.isin(said.index)
+            frame = frame.assign(message=said.reindex(frame.index).where(kept, frame["message"]))
+        return self.shown(frame).rename(columns=columns(FINDING_VIEW, self.lang))
 
     def context(self) -> dict[str, Any]:
         """What a reader needs to trust the figures: the audit cut-off, the data folder and when each
@@ -239,7 +258,9 @@ class Review:
         return policy_allows and self.audience == "manager"
 
     def shown(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """A frame as the audience may see it (masked for managers)."""
+        """A frame as the audience may see it: codes shown by their names in the review's language, and
+        personal data masked for managers."""
+        frame = localize_cells(frame, self.lang)
         return mask_frame(frame, {c: t(c, self.lang) for c in PERSONAL_COLUMNS}) if self.masked else frame
 
     @property

@@ -190,9 +190,10 @@ def test_ord_009_impossible_timestamps(folder):
             order("fine", delivered_at=t + pd.Timedelta(days=1)),
         ],
     )
-    found = audit(folder, rules="ORD-009")
+    found = audit(folder, rules="ORD-009", lang="en")
     assert keys(found, "ORD-009") == {"paid-early", "delivered-early", "ghost"}
     assert found.set_index("key").loc["ghost", "message"] == "delivered but never shipped"
+    assert audit(folder, rules="ORD-009").set_index("key").loc["ghost", "message"] == "未发货却已签收"
 
 
 def test_ord_010_changed_orders_use_the_first_occurrence(folder):
@@ -205,7 +206,7 @@ def test_ord_010_changed_orders_use_the_first_occurrence(folder):
             order("same-again", amount=50, status="已发货"),
         ],
     )
-    found = audit(folder)
+    found = audit(folder, lang="en")
     assert keys(found) == {("ORD-010", "changed")}
     assert found["observed"].iloc[0] == 2
     assert "amount" in found["message"].iloc[0]

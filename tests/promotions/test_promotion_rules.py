@@ -67,7 +67,7 @@ def test_prm_003_both_departments_confirm(tmp_path):
             promo("late-salesops", confirmed_salesops_at=START + D),
         ],
     )
-    found = audit(tmp_path, rules="PRM-003")
+    found = audit(tmp_path, rules="PRM-003", lang="en")
     assert keys(found, "PRM-003") == {"no-marketing", "late-salesops"}
     assert found.set_index("key").loc["late-salesops", "message"] == "sales-ops confirmed after the start"
 

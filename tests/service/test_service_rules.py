@@ -57,7 +57,7 @@ def test_cs_002_after_sales_resolution_and_feedback(tmp_path):
             ticket("inquiry-slow", "inquiry", resolved_at=T + 100 * H),
         ],
     )
-    found = audit(tmp_path, rules="CS-002")
+    found = audit(tmp_path, rules="CS-002", lang="en")
     assert keys(found, "CS-002") == {"slow", "no-feedback", "open-late"}
     assert "no feedback" in found.set_index("key").loc["no-feedback", "message"]
     assert summary_row(found, "CS-002")["pending"] == 1

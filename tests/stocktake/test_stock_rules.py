@@ -152,7 +152,7 @@ def test_stk_007_roll_forward_and_continuity_across_a_missing_day(tmp_path):
         by_date[day]["opening_qty"] -= 2  # 10-08 opens 2 below 10-07's close, then rolls on
         by_date[day]["closing_qty"] -= 2
     write(tmp_path, stock_ledger=list(by_date.values()))
-    found = audit(tmp_path, rules="STK-007")
+    found = audit(tmp_path, rules="STK-007", lang="en")
     assert found.set_index("key")["observed"].to_dict() == {"A/2026-10-03": 7, "A/2026-10-04": -7, "A/2026-10-08": -2}
     assert found.set_index("key").loc["A/2026-10-08", "message"] == "opening 92 ≠ closing 94 of 2026-10-07"
 

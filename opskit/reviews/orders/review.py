@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ...locale import cell_codes
 from ...report import charts
 from ...report.i18n import t
 from ...report.review import Review
@@ -62,6 +63,7 @@ class OrderSlaReview(Review):
         limit = self.result.policy["ORD-003"].limit
         spread = charts.histogram(hours, limit, t("pay_to_ship_hours", lang), t("hours", lang), lang)
         found = self.findings
-        table = pd.crosstab(found["rule_id"], found["channel"].fillna("—")) if len(found) else pd.DataFrame()
+        channel = found["channel"].astype("object").map(cell_codes(lang)).fillna("—")  # channels by their names
+        table = pd.crosstab(found["rule_id"], channel) if len(found) else pd.DataFrame()
         by_rule = charts.stacked_bars(table, t("findings_by_rule_channel", lang), lang)
         return [daily, spread, by_rule]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ...rule import Context, Outcome, duration_rule, findings, num, rule
+from ...rule import Context, Measurement, deadline, rule
 
 SIGN_OFFS = ["sign_ecommerce", "sign_marketing", "sign_salesops"]
 VERSION_FIELDS = ["customer_id", "amount", "created_at"]
@@ -46,48 +46,46 @@ def registration(ctx: Context) -> pd.DataFrame:
     return ctx.cached("registration", make)
 
 
-@rule("ORD-001", "orders", columns={"orders": ("accepted_at", "contacted_at")})
-def contact_after_acceptance(ctx: Context) -> Outcome:
+@rule("ORD-001", "orders", columns={"orders": ("accepted_at", "contacted_at")}, month_first=("orders",))
+def contact_after_acceptance(ctx: Context) -> Measurement:
     """Customer contacted within the limit after acceptance (002 七 2).
 
     Scope: the month's orders (by created_at, first occurrence of each order_id) with accepted_at.
     Clock: the rule's clock, calendar by default (`clock: business` counts service hours only).
     Spec choice: an order never contacted is pending until as_of is past the limit, then a finding."""
-    return duration_rule(
+    return deadline(
         ctx,
         "ORD-001",
         month_orders(ctx),
         "accepted_at",
         "contacted_at",
         key="order_id",
-        event="contacted",
-        after="acceptance",
         dataset="orders",
+        channel="channel",
     )
 
 
-@rule("ORD-002", "orders", columns={"orders": ("confirmed_at", "handed_off_at")})
-def hand_off_after_confirmation(ctx: Context) -> Outcome:
+@rule("ORD-002", "orders", columns={"orders": ("confirmed_at", "handed_off_at")}, month_first=("orders",))
+def hand_off_after_confirmation(ctx: Context) -> Measurement:
     """Handed off for tracking within the limit after confirmation (002 七 3).
 
     Scope: the month's orders with confirmed_at.
     Clock: the rule's clock, calendar by default.
     Spec choice: no hand-off recorded is pending until as_of is past the limit."""
-    return duration_rule(
+    return deadline(
         ctx,
         "ORD-002",
         month_orders(ctx),
         "confirmed_at",
         "handed_off_at",
         key="order_id",
-        event="handed off",
-        after="confirmation",
         dataset="orders",
+        channel="channel",
     )
 
 
-@rule("ORD-003", "orders", columns={"orders": ("paid_at", "shipped_at", "refunded_at")})
-def ship_after_payment(ctx: Context) -> Outcome:
+@rule("ORD-003", "orders", columns={"orders": ("paid_at", "shipped_at", "refunded_at")}, month_first=("orders",))
+def ship_after_payment(ctx: Context) -> Measurement:
     """Shipped within the limit after payment (004 出货管理 1).
 
     Scope: the month's paid orders; a refunded order never shipped is exempt.
@@ -95,22 +93,27 @@ def ship_after_payment(ctx: Context) -> Outcome:
     Spec choice: a duration equal to the limit complies; unshipped is pending until as_of passes the limit."""
     orders = month_orders(ctx)
     refunded_unshipped = orders["refunded_at"].notna() & orders["shipped_at"].isna()
-    return duration_rule(
+    return deadline(
         ctx,
         "ORD-003",
         orders,
         "paid_at",
         "shipped_at",
         key="order_id",
-        event="shipped",
-        after="payment",
         dataset="orders",
+        channel="channel",
         scope=~refunded_unshipped,
     )
 
 
-@rule("ORD-004", "orders", columns={"orders": ("shipped_at", "special_case", *SIGN_OFFS)})
-def dealer_sign_offs(ctx: Context) -> Outcome:
+@rule(
+    "ORD-004",
+    "orders",
+    columns={"orders": ("shipped_at", "special_case", *SIGN_OFFS)},
+    params={"missing": "codes:signoffs"},
+    month_first=("orders",),
+)
+def dealer_sign_offs(ctx: Context) -> Measurement:
     """A shipped order of a sign-off channel carries the three sign-offs, two when special_case (004 出货管理 2).
 
     Scope: the month's shipped orders of `params.channels` (distributor by default).
@@ -119,38 +122,25 @@ def dealer_sign_offs(ctx: Context) -> Outcome:
     rp = ctx.policy["ORD-004"]
     orders = month_orders(ctx)
     scope = orders[orders["shipped_at"].notna() & orders["channel"].isin(rp.param("channels"))]
-    signed = scope[SIGN_OFFS].notna().sum(axis=1)
     special = scope["special_case"].fillna(False).astype(bool)
-    need = pd.Series(np.where(special, rp.param("special_case_limit"), rp.limit), index=scope.index)
-    bad = scope[signed < need]
-    missing = pd.Series("", index=bad.index)
+    missing = pd.Series("", index=scope.index)
     for column in SIGN_OFFS:
-        missing = missing + np.where(bad[column].isna(), column.removeprefix("sign_") + " ", "")
-    message = (
-        num(signed[bad.index])
-        + " of 3 sign-offs (needs "
-        + num(need[bad.index])
-        + np.where(special[bad.index], ", special case", "")
-        + "); missing: "
-        + missing.str.strip()
-    )
-    return Outcome(
-        checked=len(scope),
-        findings=findings(
-            bad,
-            key="order_id",
-            observed=signed,
-            limit=need,
-            message=message,
-            dataset="orders",
-            channel="channel",
-            when=scope["shipped_at"],
-        ),
+        missing = missing + np.where(scope[column].isna(), column.removeprefix("sign_") + ",", "")
+    return Measurement(
+        scope,
+        key="order_id",
+        message=pd.Series(np.where(special, "missing_special", "missing"), index=scope.index),
+        dataset="orders",
+        observed=scope[SIGN_OFFS].notna().sum(axis=1),
+        limit=pd.Series(np.where(special, rp.param("special_case_limit"), rp.limit), index=scope.index),
+        params={"missing": missing},
+        channel="channel",
+        when="shipped_at",
     )
 
 
-@rule("ORD-005", "orders", columns={"orders": ("paid_at", "shipped_at")})
-def paid_before_shipping(ctx: Context) -> Outcome:
+@rule("ORD-005", "orders", columns={"orders": ("paid_at", "shipped_at")}, month_first=("orders",))
+def paid_before_shipping(ctx: Context) -> Measurement:
     """Never shipped before payment (004 出货管理 2, 资金管理 2).
 
     Scope: the month's shipped orders.
@@ -158,60 +148,47 @@ def paid_before_shipping(ctx: Context) -> Outcome:
     Spec choice: observed is those hours, blank when the order was never paid."""
     orders = month_orders(ctx)
     scope = orders[orders["shipped_at"].notna()]
-    late = (scope["paid_at"] - scope["shipped_at"]) / pd.Timedelta(hours=1)
-    bad = scope[scope["paid_at"].isna() | (late > 0)]
-    message = np.where(
-        bad["paid_at"].isna(),
-        "shipped but no payment recorded",
-        "shipped " + num(late[bad.index]) + " h before payment",
-    )
-    return Outcome(
-        checked=len(scope),
-        findings=findings(
-            bad,
-            key="order_id",
-            observed=late,
-            limit=0.0,
-            message=pd.Series(message, index=bad.index),
-            dataset="orders",
-            channel="channel",
-            when=scope["shipped_at"],
-        ),
+    unpaid = scope["paid_at"].isna()
+    return Measurement(
+        scope,
+        key="order_id",
+        message=pd.Series(np.where(unpaid, "unpaid", "early"), index=scope.index),
+        dataset="orders",
+        observed=(scope["paid_at"] - scope["shipped_at"]) / pd.Timedelta(hours=1),
+        limit=0.0,
+        breached=unpaid,
+        channel="channel",
+        when="shipped_at",
     )
 
 
-@rule("ORD-006", "orders", "customers")
-def registered_customer(ctx: Context) -> Outcome:
+@rule("ORD-006", "orders", "customers", params={"customer": "customer", "late": "hours"}, month_first=("orders",))
+def registered_customer(ctx: Context) -> Measurement:
     """The ordering customer is in the customer file, registered no later than the order (004 客户管理 1, 3).
 
     Scope: the month's orders of `params.channels` (distributor, wechat by default).
     Clock: none.
     Spec choice: observed is the hours registered after the order, blank when the customer is unknown."""
     scope = registration(ctx)
-    reg = scope[scope["unknown"] | scope["late"]]
-    late_h = (reg["registered_at"] - reg["created_at"]) / pd.Timedelta(hours=1)
+    late_h = (scope["registered_at"] - scope["created_at"]) / pd.Timedelta(hours=1)
     message = np.select(
-        [reg["customer_id"].isna(), reg["unknown"]],
-        ["no customer id on the order", "customer " + reg["customer_id"].fillna("") + " not in the customer file"],
-        "customer registered " + num(late_h) + " h after the order",
+        [scope["customer_id"].isna(), scope["unknown"]], ["no_customer", "unknown_customer"], "registered_late"
     )
-    return Outcome(
-        checked=len(scope),
-        findings=findings(
-            reg,
-            key="order_id",
-            observed=late_h.where(reg["late"]),
-            limit=None,
-            message=pd.Series(message, index=reg.index),
-            dataset="orders",
-            channel="channel",
-            when=reg["created_at"],
-        ),
+    return Measurement(
+        scope,
+        key="order_id",
+        message=pd.Series(message, index=scope.index),
+        dataset="orders",
+        observed=late_h.where(scope["late"]),
+        breached=scope["unknown"] | scope["late"],
+        params={"customer": "customer_id", "late": late_h},
+        channel="channel",
+        when="created_at",
     )
 
 
-@rule("ORD-007", "orders", "customers")
-def registered_pay_account(ctx: Context) -> Outcome:
+@rule("ORD-007", "orders", "customers", params={"paid": "account", "registered": "account"}, month_first=("orders",))
+def registered_pay_account(ctx: Context) -> Measurement:
     """Paid from the registered pay account (004 客户管理 1).
 
     Scope: ORD-006's orders whose own and registered pay accounts are both given.
@@ -219,25 +196,20 @@ def registered_pay_account(ctx: Context) -> Outcome:
     Spec choice: accounts are compared without spaces and dashes, case-insensitively."""
     reg = registration(ctx)
     checked = reg[reg["account_checked"]]
-    bad = checked[checked["foreign_account"]]
-    message = "paid from account " + bad["pay_account"] + ", registered " + bad["registered_account"]
-    return Outcome(
-        checked=len(checked),
-        findings=findings(
-            bad,
-            key="order_id",
-            observed=np.nan,
-            limit=None,
-            message=message,
-            dataset="orders",
-            channel="channel",
-            when=bad["created_at"],
-        ),
+    return Measurement(
+        checked,
+        key="order_id",
+        message="foreign_account",
+        dataset="orders",
+        breached=checked["foreign_account"],
+        params={"paid": "pay_account", "registered": "registered_account"},
+        channel="channel",
+        when="created_at",
     )
 
 
-@rule("ORD-008", "orders", "customers", "order_lines", "products")
-def retail_price_when_unregistered(ctx: Context) -> Outcome:
+@rule("ORD-008", "orders", "customers", "order_lines", "products", month_first=("orders",))
+def retail_price_when_unregistered(ctx: Context) -> Measurement:
     """An order breaking ORD-006 or ORD-007 is charged retail (004 客户管理 1).
 
     Scope: the non-gift lines of those orders, priced against the product's retail_price.
@@ -258,65 +230,62 @@ def retail_price_when_unregistered(ctx: Context) -> Outcome:
     gap = ((price - lines["unit_price"]).clip(lower=0) * lines["qty"].astype("float64")).fillna(0)
     shortfall = gap.groupby(lines["order_id"]).sum()
     short = offenders["order_id"].map(shortfall).astype("float64").fillna(0.0)
-    bad = offenders[short > 0]
-    message = (
-        "charged "
-        + num(short[short > 0], 2)
-        + " below retail although "
-        + np.where(bad["foreign_account"], "paid from an unregistered account", "the customer was not registered")
-    )
-    return Outcome(
-        checked=len(offenders),
-        findings=findings(
-            bad,
-            key="order_id",
-            observed=short,
-            limit=0.0,
-            message=message,
-            amount=short,
-            dataset="orders",
-            channel="channel",
-            when=bad["created_at"],
+    return Measurement(
+        offenders,
+        key="order_id",
+        message=pd.Series(
+            np.where(offenders["foreign_account"], "foreign_account", "unregistered"), index=offenders.index
         ),
+        dataset="orders",
+        observed=short,
+        limit=ctx.policy["ORD-008"].limit,
+        amount=short,
+        channel="channel",
+        when="created_at",
     )
 
 
-@rule("ORD-009", "orders", columns={"orders": ("paid_at", "shipped_at", "delivered_at")})
-def possible_timestamps(ctx: Context) -> Outcome:
+ORDER_PROBLEMS = {
+    "paid_before_created": lambda o: o["paid_at"] < o["created_at"],
+    "shipped_before_created": lambda o: o["shipped_at"] < o["created_at"],
+    "delivered_before_shipped": lambda o: o["delivered_at"] < o["shipped_at"],
+    "delivered_unshipped": lambda o: o["delivered_at"].notna() & o["shipped_at"].isna(),
+}
+
+
+@rule(
+    "ORD-009",
+    "orders",
+    columns={"orders": ("paid_at", "shipped_at", "delivered_at")},
+    params={"problems": "codes:order_problems"},
+    month_first=("orders",),
+)
+def possible_timestamps(ctx: Context) -> Measurement:
     """Timestamps in a possible order: paid/shipped not before created, delivered not before shipped (003 二(四) 2).
 
     Scope: the month's orders.
     Clock: none.
     Spec choice: delivered without any shipment is a finding too."""
     orders = month_orders(ctx)
-    problems = {
-        "paid before created": orders["paid_at"] < orders["created_at"],
-        "shipped before created": orders["shipped_at"] < orders["created_at"],
-        "delivered before shipped": orders["delivered_at"] < orders["shipped_at"],
-        "delivered but never shipped": orders["delivered_at"].notna() & orders["shipped_at"].isna(),
-    }
-    count = sum(mask.astype("int64") for mask in problems.values())
-    bad = orders[count > 0]
-    text = pd.Series("", index=bad.index)
-    for label, mask in problems.items():
-        text = text + np.where(mask[bad.index], label + "; ", "")
-    return Outcome(
-        checked=len(orders),
-        findings=findings(
-            bad,
-            key="order_id",
-            observed=count,
-            limit=0.0,
-            message=text.str.rstrip("; "),
-            dataset="orders",
-            channel="channel",
-            when=orders["created_at"],
-        ),
+    problems = {code: test(orders) for code, test in ORDER_PROBLEMS.items()}
+    codes = pd.Series("", index=orders.index)
+    for code, mask in problems.items():
+        codes = codes + np.where(mask, code + ",", "")
+    return Measurement(
+        orders,
+        key="order_id",
+        message="impossible",
+        dataset="orders",
+        observed=sum(mask.astype("int64") for mask in problems.values()),
+        limit=ctx.policy["ORD-009"].limit,
+        params={"problems": codes},
+        channel="channel",
+        when="created_at",
     )
 
 
-@rule("ORD-010", "orders")
-def order_never_changed(ctx: Context) -> Outcome:
+@rule("ORD-010", "orders", params={"fields": "codes:order_fields"})
+def order_never_changed(ctx: Context) -> Measurement:
     """An order is never changed: one order_id with different customer, amount or creation time (002 七 5).
 
     Scope: every order_id of the month that appears more than once.
@@ -331,26 +300,23 @@ def order_never_changed(ctx: Context) -> Outcome:
     rows = repeated[repeated["order_id"].isin(ids)]
     versions = rows.drop_duplicates(["order_id", *VERSION_FIELDS])
     count = versions.groupby("order_id").size()
-    changed = count[count > 1]
     second = versions[versions["order_id"].duplicated(keep="first")].drop_duplicates("order_id")
-    second = second[second["order_id"].isin(changed.index)].set_index("order_id")
-    differs = rows[rows["order_id"].isin(changed.index)].groupby("order_id")[VERSION_FIELDS].nunique(dropna=False) > 1
+    differs = (
+        rows[rows["order_id"].isin(second["order_id"])].groupby("order_id")[VERSION_FIELDS].nunique(dropna=False) > 1
+    )
     fields = pd.Series("", index=differs.index)
     for column in VERSION_FIELDS:
-        fields = fields + np.where(differs[column], column + ", ", "")
-    bad = second.reset_index()
-    bad.index = bad["order_id"]
-    message = "order recorded in " + num(changed) + " versions; changed: " + fields.str.rstrip(", ")
-    return Outcome(
+        fields = fields + np.where(differs[column], column + ",", "")
+    changed = second.set_index("order_id", drop=False)
+    return Measurement(
+        changed,
+        key="order_id",
+        message="changed",
+        dataset="orders",
+        observed=count,
+        limit=ctx.policy["ORD-010"].limit,
+        params={"fields": fields},
+        channel="channel",
+        when="created_at",
         checked=checked,
-        findings=findings(
-            bad,
-            key="order_id",
-            observed=changed,
-            limit=ctx.policy["ORD-010"].limit,
-            message=message,
-            dataset="orders",
-            channel="channel",
-            when=bad["created_at"],
-        ),
     )

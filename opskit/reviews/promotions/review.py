@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 
 from ...loader import Data
 from ...report import charts
-from ...report.i18n import columns, t
+from ...report.i18n import columns, t, translate_notes
 from ...report.review import Review
 from . import metrics as pe
 
@@ -161,7 +161,12 @@ class PromotionReview(Review):
         lang = self.lang
         return [
             (t("governance_checklist", lang), self.checklist()),
-            (t("promotion_effect", lang), self.effects().rename(columns=columns(EFFECT_VIEW, lang))),
+            (
+                t("promotion_effect", lang),
+                self.effects()
+                .assign(notes=lambda f: translate_notes(f["notes"], lang))
+                .rename(columns=columns(EFFECT_VIEW, lang)),
+            ),
             (t("budget_cost_target", lang), self.budget().rename(columns=lambda c: t(c, lang))),
         ]
 

@@ -6,10 +6,12 @@ A promotion belongs to the month of its `start_at`. Its lines are the order line
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
-from ...rule import Context, Outcome, findings, measure, num, rule
+from ...rule import Context, Measurement, deadline, rule
 
 SKU_SEPARATORS = r"[,，、;；\s]+"
 
@@ -55,35 +57,17 @@ def _before_start(ctx: Context, promos: pd.DataFrame, missing: pd.Series) -> pd.
     return missing & (ctx.as_of < promos["start_at"])
 
 
-def _plan_outcome(
-    promos: pd.DataFrame,
-    bad: pd.Series,
-    message: pd.Series | np.ndarray,
-    *,
-    observed: pd.Series | float = np.nan,
-    limit: float | None = None,
-    pending: pd.Series | None = None,
-) -> Outcome:
-    """The outcome of a plan-governance rule (PRM-001..004): one row per promotion, dated by its start."""
-    pending = pd.Series(False, index=promos.index) if pending is None else pending
-    return Outcome(
-        checked=int((~pending).sum()),
-        pending=int(pending.sum()),
-        findings=findings(
-            promos[bad],
-            key="promo_id",
-            observed=observed,
-            limit=limit,
-            message=pd.Series(message, index=promos.index),
-            dataset="promotions",
-            channel="channel",
-            when=promos["start_at"],
-        ),
+def _plan(promos: pd.DataFrame, message: pd.Series | np.ndarray | str, **kw) -> Measurement:
+    """A plan-governance measurement (PRM-001..004): one item per promotion, dated by its start."""
+    if not isinstance(message, str):
+        message = pd.Series(message, index=promos.index)
+    return Measurement(
+        promos, key="promo_id", message=message, dataset="promotions", channel="channel", when="start_at", **kw
     )
 
 
-@rule("PRM-001", "promotions")
-def plan_lead_time(ctx: Context) -> Outcome:
+@rule("PRM-001", "promotions", params={"due": "time"})
+def plan_lead_time(ctx: Context) -> Measurement:
     """Promotion plan submitted at least the limit before the start (001 第五节 2).
 
     Scope: promotions starting in the month.
@@ -91,21 +75,22 @@ def plan_lead_time(ctx: Context) -> Outcome:
     Spec choice: a plan never submitted is pending until as_of reaches the start minus the limit."""
     rp = ctx.policy["PRM-001"]
     promos = month_promotions(ctx)
-    lead = (promos["start_at"] - promos["plan_submitted_at"]) / rp.step
-    deadline = promos["start_at"] - rp.limit * rp.step
+    deadline_at = promos["start_at"] - rp.limit * rp.step
     missing = promos["plan_submitted_at"].isna()
-    pending = missing & (ctx.as_of <= deadline)
-    bad = (lead < rp.limit) | (missing & ~pending)
-    message = np.where(
-        missing,
-        "no plan submitted; due " + deadline.dt.strftime("%Y-%m-%d %H:%M"),
-        "plan submitted " + num(lead) + f" days before the start (needs {num(pd.Series([rp.limit]))[0]})",
+    pending = missing & (ctx.as_of <= deadline_at)
+    return _plan(
+        promos,
+        np.where(missing, "missing", "late"),
+        observed=(promos["start_at"] - promos["plan_submitted_at"]) / rp.step,
+        limit=rp.limit,
+        breached=missing,
+        pending=pending,
+        params={"due": deadline_at},
     )
-    return _plan_outcome(promos, bad, message, observed=lead, limit=rp.limit, pending=pending)
 
 
-@rule("PRM-002", "promotions")
-def manager_approval(ctx: Context) -> Outcome:
+@rule("PRM-002", "promotions", params={"approved": "time"})
+def manager_approval(ctx: Context) -> Measurement:
     """Approved by the department manager: not after the start, not before the plan (001 第五节 1–2).
 
     Scope: promotions starting in the month.
@@ -113,133 +98,119 @@ def manager_approval(ctx: Context) -> Outcome:
     Spec choice: a missing approval is pending while as_of is before the start, a finding after it."""
     promos = month_promotions(ctx)
     missing = promos["approved_at"].isna()
-    pending = _before_start(ctx, promos, missing)
     late = promos["approved_at"] > promos["start_at"]
     early = promos["approved_at"] < promos["plan_submitted_at"]
-    bad = (missing & ~pending) | late | early
-    message = np.select(
-        [missing, late],
-        [
-            "no manager approval recorded",
-            "approved " + promos["approved_at"].dt.strftime("%Y-%m-%d %H:%M").fillna("") + ", after the start",
-        ],
-        "approved before the plan was submitted",
+    return _plan(
+        promos,
+        np.select([missing, late], ["missing", "late"], "early"),
+        breached=missing | late | early,
+        pending=_before_start(ctx, promos, missing),
+        params={"approved": "approved_at"},
     )
-    return _plan_outcome(promos, bad, message, pending=pending)
 
 
-@rule("PRM-003", "promotions")
-def departments_confirmed(ctx: Context) -> Outcome:
+CONFIRMATIONS = (("confirmed_salesops_at", "salesops"), ("confirmed_marketing_at", "marketing"))
+
+
+@rule("PRM-003", "promotions", params={"problems": "codes:confirmations"})
+def departments_confirmed(ctx: Context) -> Measurement:
     """Confirmed by sales-ops and marketing, both not after the start (004 出货管理 5).
 
     Scope: promotions starting in the month.
     Clock: none.
     Spec choice: a missing confirmation is pending while as_of is before the start."""
     promos = month_promotions(ctx)
-    text = pd.Series("", index=promos.index)
+    problems = pd.Series("", index=promos.index)
     missing_any = pd.Series(False, index=promos.index)
     late_any = pd.Series(False, index=promos.index)
-    for column, who in (("confirmed_salesops_at", "sales-ops"), ("confirmed_marketing_at", "marketing")):
+    for column, who in CONFIRMATIONS:
         missing, late = promos[column].isna(), promos[column] > promos["start_at"]
-        text = (
-            text
-            + np.where(missing, f"no {who} confirmation; ", "")
-            + np.where(late, f"{who} confirmed after the start; ", "")
-        )
+        problems = problems + np.where(missing, f"no_{who},", "") + np.where(late, f"{who}_late,", "")
         missing_any, late_any = missing_any | missing, late_any | late
-    pending = _before_start(ctx, promos, missing_any) & ~late_any
-    bad = (missing_any | late_any) & ~pending
-    return _plan_outcome(promos, bad, text.str.rstrip("; "), pending=pending)
+    return _plan(
+        promos,
+        "unconfirmed",
+        breached=missing_any | late_any,
+        pending=_before_start(ctx, promos, missing_any) & ~late_any,
+        params={"problems": problems},
+    )
 
 
-@rule("PRM-004", "promotions")
-def plan_complete(ctx: Context) -> Outcome:
+PLAN_FIELDS = ("goal", "channels", "scope_skus")
+
+
+@rule("PRM-004", "promotions", params={"gaps": "codes:plan_fields"})
+def plan_complete(ctx: Context) -> Measurement:
     """Plan complete: goal, channels and scope SKUs present and a budget above 0 (001 第五节 2, 003 二(五) 1).
 
     Scope: promotions starting in the month.
     Clock: none.
     Spec choice: observed is the number of missing parts."""
     promos = month_promotions(ctx)
-    gaps = {
-        "goal": promos["goal"].isna(),
-        "channels": promos["channels"].isna(),
-        "scope_skus": promos["scope_skus"].isna(),
-        "budget": ~(promos["budget"] > 0),
-    }
-    count = sum(m.astype("int64") for m in gaps.values())
-    text = pd.Series("plan lacks: ", index=promos.index)
+    gaps = {name: promos[name].isna() for name in PLAN_FIELDS} | {"budget": ~(promos["budget"] > 0)}
+    codes = pd.Series("", index=promos.index)
     for name, mask in gaps.items():
-        text = text + np.where(mask, name + ", ", "")
-    bad = count > 0
-    return _plan_outcome(promos, bad, text.str.rstrip(", "), observed=count, limit=0.0)
+        codes = codes + np.where(mask, name + ",", "")
+    return _plan(
+        promos,
+        "incomplete",
+        observed=sum(m.astype("int64") for m in gaps.values()),
+        limit=ctx.policy["PRM-004"].limit,
+        params={"gaps": codes},
+    )
 
 
 @rule("PRM-005", "promotions")
-def review_submitted(ctx: Context) -> Outcome:
+def review_submitted(ctx: Context) -> Measurement:
     """Post-activity review submitted within the limit after the end (003 二(五) 5).
 
     Scope: promotions of the month that have ended by as_of.
     Clock: calendar days.
     Spec choice: no review recorded is pending until as_of is past the limit."""
-    rp = ctx.policy["PRM-005"]
     promos = month_promotions(ctx)
-    items = promos[_ended(ctx, promos)]
-    d = measure(ctx, rp, items["end_at"], items["review_submitted_at"])
-    bad = items[d.breached]
-    obs, lim = num(d.observed[d.breached]), num(d.limit[d.breached])
-    message = np.where(
-        d.recorded[d.breached],
-        "review submitted " + obs + " days after the end (limit " + lim + ")",
-        "no review by as_of, " + obs + " days after the end (limit " + lim + ")",
+    ended = _ended(ctx, promos)
+    d = deadline(
+        ctx,
+        "PRM-005",
+        promos,
+        "end_at",
+        "review_submitted_at",
+        key="promo_id",
+        dataset="promotions",
+        channel="channel",
+        scope=ended,
     )
-    return Outcome(
-        checked=int((~d.pending).sum()),
-        pending=int(d.pending.sum()) + int((~_ended(ctx, promos)).sum()),
-        findings=findings(
-            bad,
-            key="promo_id",
-            observed=d.observed,
-            limit=d.limit,
-            message=pd.Series(message, index=bad.index),
-            dataset="promotions",
-            channel="channel",
-            when=bad["end_at"],
-            open=~d.recorded,
-        ),
-    )
+    running = promos[~ended]
+    items = pd.concat([d.items, running])
+    return replace(d, items=items, pending=d.pending.reindex(items.index, fill_value=True))
 
 
-@rule("PRM-006", "promotions", "order_lines", "orders", "finance_writeoffs")
-def gifts_written_off(ctx: Context) -> Outcome:
+@rule(
+    "PRM-006", "promotions", "order_lines", "orders", "finance_writeoffs", params={"shipped": "qty", "written": "qty"}
+)
+def gifts_written_off(ctx: Context) -> Measurement:
     """Gift quantity shipped equals the gift quantity finance wrote off, per promotion and SKU (004 出货管理 6).
 
     Scope: gift lines of the month's promotions on shipped orders, refunded or not.
     Clock: none.
     Spec choice: all of the promotion's gift write-offs count, whatever month finance booked them in."""
-    rp = ctx.policy["PRM-006"]
     lines = promo_lines(ctx)
     shipped = lines[lines["gift"] & lines["shipped_at"].notna()]
     out = shipped["qty"].astype("float64").groupby([shipped["promo_id"], shipped["sku"]]).sum()
     wo = ctx.data["finance_writeoffs"]
     wo = wo[(wo["kind"] == "gift") & wo["promo_id"].isin(month_promotions(ctx)["promo_id"])]
     written = wo["qty"].astype("float64").groupby([wo["promo_id"], wo["sku"]]).sum()
-    both = pd.concat([out.rename("shipped"), written.rename("written")], axis=1).fillna(0.0)
-    diff = both["shipped"] - both["written"]
-    bad = both[diff.abs() > rp.limit].reset_index()
-    bad.columns = ["promo_id", "sku", "shipped", "written"]
-    bad["_row"] = pd.array([pd.NA] * len(bad), dtype="Int64")
-    bad["diff"] = bad["shipped"] - bad["written"]
-    message = "gifts shipped " + num(bad["shipped"]) + ", written off by finance " + num(bad["written"])
-    return Outcome(
-        checked=len(both),
-        findings=findings(
-            bad,
-            key=bad["promo_id"] + "/" + bad["sku"],
-            observed=bad["diff"],
-            limit=rp.limit,
-            message=message,
-            dataset="promotions",
-        ),
+    both = pd.concat([out.rename("shipped"), written.rename("written")], axis=1).fillna(0.0).reset_index()
+    both.columns = ["promo_id", "sku", "shipped", "written"]
+    both["_row"] = pd.array([pd.NA] * len(both), dtype="Int64")
+    return Measurement(
+        both,
+        key=both["promo_id"] + "/" + both["sku"],
+        message="mismatch",
+        dataset="promotions",
+        observed=both["shipped"] - both["written"],
+        limit=ctx.policy["PRM-006"].limit,
+        params={"shipped": "shipped", "written": "written"},
     )
 
 
@@ -249,7 +220,7 @@ def _per_promo(ctx: Context, column: str) -> pd.Series:
 
 
 @rule("PRM-007", "promotions", "order_lines", "orders", "products")
-def cost_within_budget(ctx: Context) -> Outcome:
+def cost_within_budget(ctx: Context) -> Measurement:
     """Promotion cost within budget (003 二(五) 2).
 
     Scope: the month's promotions; cost = discount below retail on non-gift lines + gifts at retail,
@@ -260,50 +231,38 @@ def cost_within_budget(ctx: Context) -> Outcome:
     items = promos[promos["budget"].notna()]
     cost = items["promo_id"].map(_per_promo(ctx, "discount_cost") + _per_promo(ctx, "gift_cost")).astype("float64")
     cost = cost.fillna(0.0)
-    bad = items[cost > items["budget"]]
-    message = "cost " + num(cost[bad.index], 2) + " above budget " + num(bad["budget"], 2)
-    return Outcome(
-        checked=len(items),
-        findings=findings(
-            bad,
-            key="promo_id",
-            observed=cost,
-            limit=items["budget"],
-            message=message,
-            amount=cost - items["budget"],
-            dataset="promotions",
-            channel="channel",
-            when=bad["start_at"],
-        ),
+    return Measurement(
+        items,
+        key="promo_id",
+        message="over_budget",
+        dataset="promotions",
+        observed=cost,
+        limit=items["budget"],
+        amount=cost - items["budget"],
+        channel="channel",
+        when="start_at",
     )
 
 
 @rule("PRM-008", "promotions", "order_lines", "orders")
-def revenue_reaches_target(ctx: Context) -> Outcome:
+def revenue_reaches_target(ctx: Context) -> Measurement:
     """Promotion revenue reaches target_sales (003 二(五) 4).
 
     Scope: the month's promotions that have ended by as_of; paid, not refunded, non-gift lines.
     Clock: none.
     Spec choice: running promotions are pending."""
     promos = month_promotions(ctx)
-    with_target = promos[promos["target_sales"].notna()]
-    ended = _ended(ctx, with_target)
-    items = with_target[ended]
+    items = promos[promos["target_sales"].notna()]
     revenue = items["promo_id"].map(_per_promo(ctx, "revenue")).astype("float64").fillna(0.0)
-    bad = items[revenue < items["target_sales"]]
-    message = "revenue " + num(revenue[bad.index], 2) + " below target " + num(bad["target_sales"], 2)
-    return Outcome(
-        checked=len(items),
-        pending=int((~ended).sum()),
-        findings=findings(
-            bad,
-            key="promo_id",
-            observed=revenue,
-            limit=items["target_sales"],
-            message=message,
-            amount=items["target_sales"] - revenue,
-            dataset="promotions",
-            channel="channel",
-            when=bad["start_at"],
-        ),
+    return Measurement(
+        items,
+        key="promo_id",
+        message="below_target",
+        dataset="promotions",
+        observed=revenue,
+        limit=items["target_sales"],
+        pending=~_ended(ctx, items),
+        amount=items["target_sales"] - revenue,
+        channel="channel",
+        when="start_at",
     )

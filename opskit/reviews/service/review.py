@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ...locale import cell_codes
 from ...report import charts
 from ...report.i18n import columns, t
 from ...report.review import Review
@@ -60,7 +61,10 @@ class ServiceReview(Review):
         lang = self.chart_lang
         tickets = self.tickets()
         per_day = ss.daily(tickets, self.month)
-        volume = charts.daily_counts({str(c): per_day[c] for c in per_day.columns}, t("daily_tickets", lang), lang)
+        names = cell_codes(lang)  # channels by their names
+        volume = charts.daily_counts(
+            {names.get(str(c), str(c)): per_day[c] for c in per_day.columns}, t("daily_tickets", lang), lang
+        )
         d = ss.durations(tickets, self.result.policy)
         limit = self.result.policy["CS-001"].limit
         reply = charts.histogram(d["first_reply_h"], limit, t("first_reply_hours", lang), t("hours", lang), lang)

@@ -7,122 +7,115 @@ message of each online chat, and whether any agent message uses a polite word.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
 from ...report.masking import clip_text
-from ...rule import Context, Outcome, duration_rule, findings, measure, num, rule
+from ...rule import Context, Measurement, deadline, rule
 
 
 def month_tickets(ctx: Context) -> pd.DataFrame:
     return ctx.first_in_month("cs_tickets", "ticket_id", "created_at")
 
 
-@rule("CS-001", "cs_tickets", columns={"cs_tickets": ("first_reply_at",)})
-def first_reply(ctx: Context) -> Outcome:
+@rule("CS-001", "cs_tickets", columns={"cs_tickets": ("first_reply_at",)}, month_first=("cs_tickets",))
+def first_reply(ctx: Context) -> Measurement:
     """First reply within the limit after the ticket is created (001 第五节 3).
 
     Scope: the month's tickets (by created_at, first occurrence of each ticket_id).
     Clock: the rule's clock, calendar by default (`clock: business`: 08:50–18:10 working days).
     Spec choice: no reply recorded is pending until as_of is past the limit."""
-    return duration_rule(
+    return deadline(
         ctx,
         "CS-001",
         month_tickets(ctx),
         "created_at",
         "first_reply_at",
         key="ticket_id",
-        event="first reply",
-        after="creation",
         dataset="cs_tickets",
+        channel="channel",
     )
 
 
-@rule("CS-002", "cs_tickets", columns={"cs_tickets": ("resolved_at", "feedback_at")})
-def after_sales_resolved(ctx: Context) -> Outcome:
+@rule(
+    "CS-002",
+    "cs_tickets",
+    columns={"cs_tickets": ("resolved_at", "feedback_at")},
+    params={"took": "duration"},
+    month_first=("cs_tickets",),
+)
+def after_sales_resolved(ctx: Context) -> Measurement:
     """An after-sales ticket is resolved within the limit, and a resolved one has feedback (001 第五节 3).
 
     Scope: the month's after_sales tickets.
     Clock: the rule's clock, calendar by default.
     Spec choice: resolved in time but never fed back is a finding of its own, with no observed value."""
-    rp = ctx.policy["CS-002"]
     tickets = month_tickets(ctx)
-    items = tickets[tickets["type"] == "after_sales"]
-    d = measure(ctx, rp, items["created_at"], items["resolved_at"], items["channel"])
+    d = deadline(
+        ctx,
+        "CS-002",
+        tickets,
+        "created_at",
+        "resolved_at",
+        key="ticket_id",
+        dataset="cs_tickets",
+        channel="channel",
+        scope=tickets["type"] == "after_sales",
+    )
+    items = d.items
+    late = d.observed > d.limit
     no_feedback = items["resolved_at"].notna() & items["feedback_at"].isna()
-    bad = d.breached | no_feedback
-    obs, lim = num(d.observed), num(d.limit)
-    message = np.select(
-        [d.breached & ~d.recorded, d.breached & no_feedback, d.breached],
-        [
-            "not resolved by as_of, " + obs + " h after creation (limit " + lim + " h)",
-            "resolved " + obs + " h after creation (limit " + lim + " h) and no feedback to the customer",
-            "resolved " + obs + " h after creation (limit " + lim + " h)",
-        ],
-        "resolved in " + obs + " h but no feedback to the customer",
-    )
-    pending = d.pending & ~no_feedback
-    return Outcome(
-        checked=int((~pending).sum()),
-        pending=int(pending.sum()),
-        findings=findings(
-            items[bad],
-            key="ticket_id",
-            observed=d.observed.where(d.breached),  # feedback alone missing: no threshold broken
-            limit=d.limit.where(d.breached),
-            message=pd.Series(message, index=items.index),
-            dataset="cs_tickets",
-            channel="channel",
-            when=items["created_at"],
-            open=~d.recorded,
-        ),
+    message = np.select([late & d.open, late & no_feedback, late], ["open", "late_no_feedback", "late"], "no_feedback")
+    return replace(
+        d,
+        message=pd.Series(message, index=items.index),
+        observed=d.observed.where(late),  # feedback alone missing: no threshold broken
+        limit=d.limit.where(late),
+        breached=no_feedback,
+        pending=d.pending & ~no_feedback,
+        params={"took": d.observed},
     )
 
 
-@rule("CS-003", "cs_tickets", columns={"cs_tickets": ("feedback_at",)})
-def complaint_feedback(ctx: Context) -> Outcome:
+@rule("CS-003", "cs_tickets", columns={"cs_tickets": ("feedback_at",)}, month_first=("cs_tickets",))
+def complaint_feedback(ctx: Context) -> Measurement:
     """A complaint gets feedback within the limit after creation (003 四(二) 2).
 
     Scope: the month's complaint tickets.
     Clock: the rule's clock, calendar by default.
     Spec choice: no feedback recorded is pending until as_of is past the limit."""
     tickets = month_tickets(ctx)
-    return duration_rule(
+    return deadline(
         ctx,
         "CS-003",
         tickets,
         "created_at",
         "feedback_at",
         key="ticket_id",
-        event="fed back",
-        after="the complaint",
         dataset="cs_tickets",
+        channel="channel",
         scope=tickets["type"] == "complaint",
     )
 
 
-@rule("CS-004", "cs_tickets", columns={"cs_tickets": ("category",)})
-def classified(ctx: Context) -> Outcome:
+@rule("CS-004", "cs_tickets", columns={"cs_tickets": ("category",)}, month_first=("cs_tickets",))
+def classified(ctx: Context) -> Measurement:
     """Every ticket is classified: category not blank (001 第五节 3, 000 第六章 3).
 
     Scope: the month's tickets.
     Clock: none.
     Spec choice: white space counts as blank."""
     tickets = month_tickets(ctx)
-    bad = tickets[tickets["category"].isna()]
-    return Outcome(
-        checked=len(tickets),
-        findings=findings(
-            bad,
-            key="ticket_id",
-            observed=np.nan,
-            limit=None,
-            message="ticket has no category",
-            dataset="cs_tickets",
-            channel="channel",
-            when=bad["created_at"],
-        ),
+    return Measurement(
+        tickets,
+        key="ticket_id",
+        message="unclassified",
+        dataset="cs_tickets",
+        breached=tickets["category"].isna(),
+        channel="channel",
+        when="created_at",
     )
 
 
@@ -141,53 +134,52 @@ def agent_messages(ctx: Context) -> pd.DataFrame:
     return ctx.cached("agent_messages", make)
 
 
-def _phrases(ctx: Context, rule_id: str) -> tuple[list[str], str]:
+def _phrases(ctx: Context, rule_id: str) -> tuple[str, str]:
     words = ctx.policy[rule_id].param("phrases")
-    return words, "|".join(re.escape(w) for w in words)
+    return "/".join(words), "|".join(re.escape(w) for w in words)
 
 
-def _script_rule(ctx: Context, rule_id: str, keep: str, which: str) -> Outcome:
+SCRIPT_PARAMS = {"words": "words", "text": "text"}
+
+
+def _script_rule(ctx: Context, rule_id: str, keep: str, message: str) -> Measurement:
     words, pattern = _phrases(ctx, rule_id)
     msgs = agent_messages(ctx).drop_duplicates("ticket_id", keep=keep)
-    bad = msgs[~msgs["text"].str.contains(pattern, regex=True)]
-    message = f"{which} agent message has none of {'/'.join(words)}: “" + clip_text(bad["text"], 60) + "”"
-    return Outcome(
-        checked=len(msgs),
-        findings=findings(
-            bad,
-            key="ticket_id",
-            observed=np.nan,
-            limit=None,
-            message=message,
-            dataset="cs_messages",
-            channel="channel",
-            when=bad["sent_at"],
-        ),
+    breached = ~msgs["text"].str.contains(pattern, regex=True)
+    return Measurement(
+        msgs,
+        key="ticket_id",
+        message=message,
+        dataset="cs_messages",
+        breached=breached,
+        params={"words": words, "text": clip_text(msgs.loc[breached, "text"], 60)},  # failing rows only
+        channel="channel",
+        when="sent_at",
     )
 
 
-@rule("CS-005", "cs_tickets", "cs_messages")
-def greeting(ctx: Context) -> Outcome:
+@rule("CS-005", "cs_tickets", "cs_messages", params=SCRIPT_PARAMS, month_first=("cs_tickets",))
+def greeting(ctx: Context) -> Measurement:
     """An online chat's first agent message greets with one of `params.phrases` (002 十 客服要求 2(1)).
 
     Scope: the month's online_chat tickets with at least one agent message.
     Clock: none (messages in sent_at order).
     Spec choice: a phrase anywhere in the first agent message counts."""
-    return _script_rule(ctx, "CS-005", "first", "first")
+    return _script_rule(ctx, "CS-005", "first", "no_greeting")
 
 
-@rule("CS-006", "cs_tickets", "cs_messages")
-def closing(ctx: Context) -> Outcome:
+@rule("CS-006", "cs_tickets", "cs_messages", params=SCRIPT_PARAMS, month_first=("cs_tickets",))
+def closing(ctx: Context) -> Measurement:
     """An online chat's last agent message closes with one of `params.phrases` (002 十 客服要求 2(3)).
 
     Scope: the month's online_chat tickets with at least one agent message.
     Clock: none (messages in sent_at order).
     Spec choice: a phrase anywhere in the last agent message counts."""
-    return _script_rule(ctx, "CS-006", "last", "last")
+    return _script_rule(ctx, "CS-006", "last", "no_closing")
 
 
-@rule("CS-007", "cs_tickets", "cs_messages")
-def polite_words(ctx: Context) -> Outcome:
+@rule("CS-007", "cs_tickets", "cs_messages", params=SCRIPT_PARAMS, month_first=("cs_tickets",))
+def polite_words(ctx: Context) -> Measurement:
     """An online chat uses polite words: some agent message holds one of `params.phrases` (002 十 客服要求 2(2)).
 
     Scope: the month's online_chat tickets with at least one agent message.
@@ -197,18 +189,14 @@ def polite_words(ctx: Context) -> Outcome:
     msgs = agent_messages(ctx)
     polite = msgs["text"].str.contains(pattern, regex=True).groupby(msgs["ticket_id"]).any()
     first = msgs.drop_duplicates("ticket_id", keep="first").set_index("ticket_id", drop=False)
-    bad = first[~polite.reindex(first.index).astype(bool)]
-    message = f"no agent message uses {'/'.join(words)}; first: “" + bad["text"].str.slice(0, 60) + "”"
-    return Outcome(
-        checked=len(first),
-        findings=findings(
-            bad,
-            key="ticket_id",
-            observed=np.nan,
-            limit=None,
-            message=message,
-            dataset="cs_messages",
-            channel="channel",
-            when=bad["sent_at"],
-        ),
+    rude = ~polite.reindex(first.index).astype(bool)
+    return Measurement(
+        first,
+        key="ticket_id",
+        message="impolite",
+        dataset="cs_messages",
+        breached=rude,
+        params={"words": words, "text": clip_text(first.loc[rude, "text"], 60)},  # failing rows only
+        channel="channel",
+        when="sent_at",
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ...rule import Context, Outcome, findings, measure, num, rule
+from ...rule import Context, Measurement, deadline, rule
 
 COUNTER_SEPARATORS = r"[,，、/;；\s]+"
 
@@ -90,153 +90,107 @@ def recounts(ctx: Context) -> pd.DataFrame:
     return ctx.cached("recounts", make)
 
 
-@rule("STK-001", "stock_counts")
-def counted_on_the_30th(ctx: Context) -> Outcome:
+def _no_row(frame: pd.DataFrame) -> pd.DataFrame:
+    """Items that are not a row of any file (a month, a day, a SKU total) have no source row."""
+    return frame.assign(_row=pd.array([pd.NA] * len(frame), dtype="Int64"))
+
+
+@rule("STK-001", "stock_counts", params={"month": "text"})
+def counted_on_the_30th(ctx: Context) -> Measurement:
     """The month's count (not a recount) is dated on the 30th, the last day in a shorter month (004 库存管理 2).
 
     Scope: first counts dated in the month; no count at all is one finding keyed by the month.
     Clock: calendar day of month.
     Spec choice: a month without a count is pending until its due day has begun."""
     rp = ctx.policy["STK-001"]
-    day = int(min(rp.limit, ctx.month.days_in_month))
+    day = float(min(rp.limit, ctx.month.days_in_month))
     counts = month_counts(ctx)
     first = counts[~counts["is_recount"].fillna(False)].drop_duplicates("count_id", keep="first")
     if first.empty:
         due = ctx.month.start_time + pd.Timedelta(days=day)
-        if ctx.as_of < due:
-            return Outcome(
-                checked=0,
-                pending=1,
-                findings=findings(
-                    pd.DataFrame(index=[]), key="", observed=np.nan, limit=None, message="", dataset="stock_counts"
-                ),
-            )
-        frame = pd.DataFrame({"_row": pd.array([pd.NA], dtype="Int64")}, index=[0])
-        return Outcome(
-            checked=1,
-            findings=findings(
-                frame,
-                key=str(ctx.month),
-                observed=np.nan,
-                limit=float(day),
-                message=f"no stock count in {ctx.month}",
-                dataset="stock_counts",
-            ),
-        )
-    dom = first["count_date"].dt.day
-    bad = first[dom != day]
-    return Outcome(
-        checked=len(first),
-        findings=findings(
-            bad,
-            key="count_id",
-            observed=dom,
-            limit=float(day),
-            message="counted on day " + num(dom[dom != day]) + f" of the month (due on day {day})",
+        month = _no_row(pd.DataFrame(index=[0]))
+        return Measurement(
+            month,
+            key=str(ctx.month),
+            message="no_count",
             dataset="stock_counts",
-            when=bad["count_date"],
-        ),
+            limit=day,
+            breached=pd.Series(True, index=month.index),
+            pending=ctx.as_of < due,
+            params={"month": str(ctx.month)},
+        )
+    return Measurement(
+        first,
+        key="count_id",
+        message="wrong_day",
+        dataset="stock_counts",
+        observed=first["count_date"].dt.day,
+        limit=day,
+        when="count_date",
     )
 
 
-@rule("STK-002", "stock_counts")
-def two_counters(ctx: Context) -> Outcome:
+@rule("STK-002", "stock_counts", params={"counters": "text"})
+def two_counters(ctx: Context) -> Measurement:
     """At least the limit of distinct counters on each count of the month, recounts included (004 库存管理 2).
 
     Scope: the month's counts by count_id.
     Clock: none.
     Spec choice: names are split on , ， 、 / ; and spaces; the same name twice counts once."""
-    rp = ctx.policy["STK-002"]
     counts = month_counts(ctx)
     names = counts["counters"].fillna("").str.split(COUNTER_SEPARATORS, regex=True).explode().str.strip()
     names = names[names != ""]
     people = names.groupby(counts.loc[names.index, "count_id"]).nunique()
     first = counts.drop_duplicates("count_id", keep="first").set_index("count_id", drop=False)
-    n = people.reindex(first.index).fillna(0)
-    bad = first[n < rp.limit]
-    return Outcome(
-        checked=len(first),
-        findings=findings(
-            bad,
-            key="count_id",
-            observed=n,
-            limit=rp.limit,
-            message=num(n[n < rp.limit]) + " counter(s): " + bad["counters"].fillna("none"),
-            dataset="stock_counts",
-            when=bad["count_date"],
-        ),
+    return Measurement(
+        first,
+        key="count_id",
+        message="too_few",
+        dataset="stock_counts",
+        observed=people.reindex(first.index).fillna(0),
+        limit=ctx.policy["STK-002"].limit,
+        params={"counters": "counters"},
+        when="count_date",
     )
 
 
-@rule("STK-003", "stock_counts", "stock_ledger")
-def count_matches_book(ctx: Context) -> Outcome:
+@rule("STK-003", "stock_counts", "stock_ledger", params={"counted": "qty", "book": "qty", "date": "date"})
+def count_matches_book(ctx: Context) -> Measurement:
     """The SKU's latest first count equals the ledger closing_qty of that day (004 库存管理 3).
 
     Scope: SKUs counted in the month (first counts, not recounts).
     Clock: none.
     Spec choice: no ledger row on the count date means book 0; beyond the tolerance is a variance."""
     var = variances(ctx)
-    bad = var[var["variance"]]
-    message = (
-        "counted "
-        + num(bad["counted_qty"])
-        + ", book "
-        + num(bad["book"])
-        + " on "
-        + bad["count_date"].dt.strftime("%Y-%m-%d")
-        + np.where(bad["diff"] < 0, " (shortage)", " (surplus)")
-    )
-    return Outcome(
-        checked=len(var),
-        findings=findings(
-            bad,
-            key="sku",
-            observed=var["diff"],
-            limit=var["tolerance"],
-            message=message,
-            dataset="stock_counts",
-            when=bad["count_date"],
-        ),
+    return Measurement(
+        var,
+        key="sku",
+        message=pd.Series(np.where(var["diff"] < 0, "shortage", "surplus"), index=var.index),
+        dataset="stock_counts",
+        observed=var["diff"],
+        limit=var["tolerance"],
+        params={"counted": "counted_qty", "book": "book", "date": "count_date"},
+        when="count_date",
     )
 
 
 @rule("STK-004", "stock_counts", "stock_ledger")
-def variance_recounted(ctx: Context) -> Outcome:
+def variance_recounted(ctx: Context) -> Measurement:
     """Every STK-003 variance is recounted within the limit (004 库存管理 3).
 
     Scope: SKUs with an STK-003 variance; the event is the first recount on or after the count's day.
     Clock: calendar days.
     Spec choice: no recount is pending until as_of is past the limit; a later recount is late."""
-    rc = recounts(ctx)
-    d = measure(ctx, ctx.policy["STK-004"], rc["count_date"], rc["first_recount"])
-    bad = rc[d.breached]
-    message = np.where(
-        d.recorded[d.breached],
-        "recounted " + num(d.observed[d.breached]) + " days after the count (limit " + num(d.limit[d.breached]) + ")",
-        "not recounted by as_of, "
-        + num(d.observed[d.breached])
-        + " days after the count (limit "
-        + num(d.limit[d.breached])
-        + ")",
-    )
-    return Outcome(
-        checked=int((~d.pending).sum()),
-        pending=int(d.pending.sum()),
-        findings=findings(
-            bad,
-            key="sku",
-            observed=d.observed,
-            limit=d.limit,
-            message=pd.Series(message, index=bad.index),
-            dataset="stock_counts",
-            when=bad["count_date"],
-            open=~d.recorded,
-        ),
-    )
+    return deadline(ctx, "STK-004", recounts(ctx), "count_date", "first_recount", key="sku", dataset="stock_counts")
 
 
-@rule("STK-005", "stock_counts", "stock_ledger")
-def shortage_charged(ctx: Context) -> Outcome:
+@rule(
+    "STK-005",
+    "stock_counts",
+    "stock_ledger",
+    params={"recount": "qty", "book": "qty", "date": "date", "retail": "money", "amount": "money"},
+)
+def shortage_charged(ctx: Context) -> Measurement:
     """A shortage confirmed by the latest recount is charged at retail (004 库存管理 3).
 
     Scope: recounted SKUs whose recount is below the ledger closing_qty of the recount's date.
@@ -256,60 +210,44 @@ def shortage_charged(ctx: Context) -> Outcome:
         ctx.notice("STK-005: no products dataset, shortages are not valued at retail")
         retail = pd.Series(np.nan, index=done.index)
     amount = short * retail
-    bad = done[short > 0]
-    message = (
-        "recount "
-        + num(bad["last_recount_qty"])
-        + " below book "
-        + num(bad["book_then"])
-        + " on "
-        + bad["last_recount"].dt.strftime("%Y-%m-%d")
-        + ": short "
-        + num(short[short > 0])
-        + " × retail "
-        + num(retail[short > 0], 2)
-        + " = "
-        + num(amount[short > 0], 2)
-    )
-    return Outcome(
-        checked=len(done),
-        findings=findings(
-            bad,
-            key="sku",
-            observed=short,
-            limit=ctx.policy["STK-005"].limit,
-            message=message,
-            amount=amount,
-            dataset="stock_counts",
-            when=bad["last_recount"],
-        ),
+    return Measurement(
+        done,
+        key="sku",
+        message="shortage",
+        dataset="stock_counts",
+        observed=short,
+        limit=ctx.policy["STK-005"].limit,
+        amount=amount,
+        params={
+            "recount": "last_recount_qty",
+            "book": "book_then",
+            "date": "last_recount",
+            "retail": retail,
+            "amount": amount,
+        },
+        when="last_recount",
     )
 
 
-@rule("STK-006", "stock_ledger", columns={"stock_ledger": ()})
-def ledger_every_day(ctx: Context) -> Outcome:
+@rule("STK-006", "stock_ledger", columns={"stock_ledger": ()}, params={"date": "date"})
+def ledger_every_day(ctx: Context) -> Measurement:
     """The ledger has rows for every day of the month that has ended by as_of (004 库存管理 1).
 
     Scope: the month's days up to as_of.
     Clock: calendar days.
     Spec choice: one finding per missing day, keyed by the date."""
     days = pd.date_range(ctx.start, ctx.end - pd.Timedelta(days=1), freq="D")
-    ended = days[days + pd.Timedelta(days=1) <= ctx.as_of]
     present = pd.DatetimeIndex(month_ledger(ctx)["date"].unique())
-    missing = ended[~ended.isin(present)]
-    frame = pd.DataFrame({"date": missing, "_row": pd.array([pd.NA] * len(missing), dtype="Int64")})
-    return Outcome(
-        checked=len(ended),
-        pending=len(days) - len(ended),
-        findings=findings(
-            frame,
-            key=frame["date"].dt.strftime("%Y-%m-%d"),
-            observed=np.nan,
-            limit=None,
-            message="no ledger rows for " + frame["date"].dt.strftime("%Y-%m-%d"),
-            dataset="stock_ledger",
-            when=frame["date"],
-        ),
+    frame = _no_row(pd.DataFrame({"date": days}))
+    return Measurement(
+        frame,
+        key=frame["date"].dt.strftime("%Y-%m-%d"),
+        message="missing_day",
+        dataset="stock_ledger",
+        breached=~frame["date"].isin(present),
+        pending=frame["date"] + pd.Timedelta(days=1) > ctx.as_of,
+        params={"date": "date"},
+        when="date",
     )
 
 
@@ -317,8 +255,13 @@ def _sku_date(frame: pd.DataFrame) -> pd.Series:
     return frame["sku"] + "/" + frame["date"].dt.strftime("%Y-%m-%d")
 
 
-@rule("STK-007", "stock_ledger", columns={"stock_ledger": ("in_qty", "out_qty", "gift_qty", "return_qty")})
-def rolls_forward(ctx: Context) -> Outcome:
+@rule(
+    "STK-007",
+    "stock_ledger",
+    columns={"stock_ledger": ("in_qty", "out_qty", "gift_qty", "return_qty")},
+    params={"closing": "qty", "expected": "qty", "opening": "qty", "previous": "qty", "previous_date": "date"},
+)
+def rolls_forward(ctx: Context) -> Measurement:
     """Each ledger row rolls forward (004 仓库管理 5–6).
 
     closing = opening + in + return − out − gift, and opening = the previous row's closing.
@@ -337,58 +280,33 @@ def rolls_forward(ctx: Context) -> Outcome:
     previous = q["closing_qty"].groupby(ledger["sku"]).shift(1)
     carry = (q["opening_qty"] - previous).fillna(0.0)
     broken_a, broken_c = arith.abs() > rp.limit, carry.abs() > rp.limit
-    scope = ledger["in_month"]
-    bad = scope & (broken_a | broken_c)
-    observed = arith.where(broken_a, carry)
-    prev_date = ledger["date"].groupby(ledger["sku"]).shift(1)
-    i = bad[bad].index  # messages for the broken rows only
-    message = (
-        pd.Series(
-            np.where(
-                broken_a[i],
-                "closing "
-                + num(q["closing_qty"][i])
-                + " ≠ opening + in + return − out − gift = "
-                + num(expected[i])
-                + "; ",
-                "",
-            ),
-            index=i,
-        )
-        + np.where(
-            broken_c[i],
-            "opening "
-            + num(q["opening_qty"][i])
-            + " ≠ closing "
-            + num(previous[i])
-            + " of "
-            + prev_date[i].dt.strftime("%Y-%m-%d").fillna(""),
-            "",
-        )
-    ).str.rstrip("; ")
-    rows = ledger[bad]
-    return Outcome(
-        checked=int(scope.sum()),
-        findings=findings(
-            rows,
-            key=_sku_date(rows),
-            observed=observed,
-            limit=rp.limit,
-            message=message,
-            dataset="stock_ledger",
-            when=rows["date"],
-        ),
+    scope = ledger[ledger["in_month"]]
+    message = np.select([broken_a & broken_c, broken_a], ["both", "arithmetic"], "carry")
+    return Measurement(
+        scope,
+        key=_sku_date(scope),
+        message=pd.Series(message, index=ledger.index),
+        dataset="stock_ledger",
+        observed=arith.where(broken_a, carry),
+        limit=rp.limit,
+        params={
+            "closing": q["closing_qty"],
+            "expected": expected,
+            "opening": q["opening_qty"],
+            "previous": previous,
+            "previous_date": ledger["date"].groupby(ledger["sku"]).shift(1),
+        },
+        when="date",
     )
 
 
-@rule("STK-008", "stock_ledger", "finance_writeoffs")
-def purchases_written_off(ctx: Context) -> Outcome:
+@rule("STK-008", "stock_ledger", "finance_writeoffs", params={"ledger": "qty", "finance": "qty"})
+def purchases_written_off(ctx: Context) -> Measurement:
     """The month's ledger in_qty of a SKU equals finance's purchase write-off (004 进货管理 3).
 
     Scope: SKUs on either side in the month; a SKU on one side only counts 0 on the other.
     Clock: none.
     Spec choice: observed is the difference ledger − finance."""
-    rp = ctx.policy["STK-008"]
     ledger = month_ledger(ctx)
     ledger = ledger[ledger["in_month"]]
     received = ledger["in_qty"].astype("float64").fillna(0).groupby(ledger["sku"]).sum()
@@ -396,25 +314,20 @@ def purchases_written_off(ctx: Context) -> Outcome:
     wo = wo[(wo["kind"] == "purchase") & (wo["month"] == str(ctx.month))]
     written = wo["qty"].astype("float64").groupby(wo["sku"]).sum()
     both = pd.concat([received.rename("ledger"), written.rename("finance")], axis=1).fillna(0.0)
-    both = both[(both["ledger"] != 0) | (both["finance"] != 0)]
-    diff = both["ledger"] - both["finance"]
-    bad = both[diff.abs() > rp.limit].assign(_row=pd.array([pd.NA] * int((diff.abs() > rp.limit).sum()), dtype="Int64"))
-    message = "ledger received " + num(bad["ledger"]) + ", finance wrote off " + num(bad["finance"])
-    return Outcome(
-        checked=len(both),
-        findings=findings(
-            bad,
-            key=pd.Series(bad.index, index=bad.index),
-            observed=diff,
-            limit=rp.limit,
-            message=message,
-            dataset="stock_ledger",
-        ),
+    both = _no_row(both[(both["ledger"] != 0) | (both["finance"] != 0)])
+    return Measurement(
+        both,
+        key=pd.Series(both.index, index=both.index),
+        message="mismatch",
+        dataset="stock_ledger",
+        observed=both["ledger"] - both["finance"],
+        limit=ctx.policy["STK-008"].limit,
+        params={"ledger": "ledger", "finance": "finance"},
     )
 
 
 @rule("STK-009", "stock_ledger", columns={"stock_ledger": ()})
-def no_negative_stock(ctx: Context) -> Outcome:
+def no_negative_stock(ctx: Context) -> Measurement:
     """No negative closing_qty in the ledger (004 仓库管理 5).
 
     Scope: the month's ledger rows.
@@ -422,16 +335,12 @@ def no_negative_stock(ctx: Context) -> Outcome:
     Spec choice: one finding per SKU and day."""
     ledger = month_ledger(ctx)
     scope = ledger[ledger["in_month"]]
-    bad = scope[scope["closing_qty"] < 0]
-    return Outcome(
-        checked=len(scope),
-        findings=findings(
-            bad,
-            key=_sku_date(bad),
-            observed=bad["closing_qty"],
-            limit=0.0,
-            message="closing stock " + num(bad["closing_qty"]),
-            dataset="stock_ledger",
-            when=bad["date"],
-        ),
+    return Measurement(
+        scope,
+        key=_sku_date(scope),
+        message="negative",
+        dataset="stock_ledger",
+        observed=scope["closing_qty"],
+        limit=0.0,
+        when="date",
     )
