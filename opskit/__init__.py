@@ -35,18 +35,22 @@ _EXPORTS = {
     "load_policy": "policy",
     "MonthResult": "month",
     "open_review": "month",
+    "history": "history_store",
+    "History": "history_store",
 }
 __all__ = [
     "CheckResult",
     "Data",
     "DataError",
     "MonthResult",
+    "History",
     "OpskitError",
     "OpskitNotice",
     "Policy",
     "PolicyError",
     "check",
     "explain",
+    "history",
     "load",
     "load_policy",
     "open_review",
@@ -59,6 +63,7 @@ __all__ = [
 if TYPE_CHECKING:
     from .errors import DataError, OpskitError, OpskitNotice, PolicyError
     from .explain import explain, rule_table
+    from .history_store import History, history
     from .loader import Data, load
     from .month import MonthResult, open_review
     from .policy import Policy, load_policy

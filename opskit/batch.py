@@ -155,14 +155,36 @@ def export_html(notebook: Path, html_path: Path) -> Path:
 
 
 def write_month_outputs(
-    staging: Path, result: MonthResult, lang: str, names: list[str], inputs: dict | None = None
-) -> None:
+    staging: Path,
+    result: MonthResult,
+    lang: str,
+    names: list[str],
+    inputs: dict | None = None,
+    history: str | None = None,
+) -> tuple[CheckResult, dict]:
     """findings.csv, kpis.json (with the input files' sizes and hashes) and the managers' workbook:
-    renderings of the computed month, as the notebooks' HTML is, so they state the same figures."""
+    renderings of the computed month, as the notebooks' HTML is, so they state the same figures; the
+    workbook shows earlier months and follow-ups from the history store. Returns the month's findings
+    and headline figures, which `record_month` stores once the reports are published."""
     reviews = [review_class(name)(result, lang, audience="manager") for name in names]
+    for review in reviews:
+        review.history_url = history
+        review._history_from = {
+            "data_root": result.data_root or result.folder,
+            "as_of": None,
+            "policy": result.policy_doc,
+        }
     write_findings_csv(staging / "findings.csv", result, lang)
     write_kpis_json(staging / "kpis.json", result, reviews, inputs)
-    write_workbook(staging / f"opskit-{result.month}.xlsx", workbook_sheets(result, reviews, lang))
+    from .history_store import STATUSES
+
+    write_workbook(
+        staging / f"opskit-{result.month}.xlsx",
+        workbook_sheets(result, reviews, lang),
+        choices={t("followup_status", lang): list(STATUSES)},
+    )
+    kpis = {r.name: {"review": r.name, "month": result.month, **result.kpis.get(r.name, {})} for r in reviews}
+    return result.check_result(), kpis
 
 
 def write_findings_csv(path: Path, result: MonthResult, lang: str = "zh") -> None:
@@ -229,6 +251,19 @@ def workbook_sheets(result: MonthResult, reviews: list, lang: str) -> list[tuple
         sheets.append((review.title, f"{month} · {review.title}", non_empty(review.findings_view(), lang)))
         for title, frame in review.tables():
             sheets.append((f"{review.title}-{title}", title, non_empty(review.shown(frame), lang)))
+    contexts = [r.history for r in reviews if r.history is not None]
+    if contexts:
+        from .history_store import MonthContext
+        from .report.history import carried_view
+
+        merged = MonthContext(month)  # each review's context: from the store, or its own rules from the data root
+        merged.carried = (
+            pd.concat([c.carried for c in contexts if len(c.carried)] or [merged.carried], ignore_index=True)
+            .drop_duplicates(["month", "finding_id"])
+            .sort_values(["month", "finding_id"], kind="stable")
+        )
+        carried = carried_view(reviews[-1], merged, lang)
+        sheets.append((t("carried_over", lang), f"{month} · {t('carried_over', lang)}", non_empty(carried, lang)))
     return sheets
 
 
@@ -265,6 +300,17 @@ def _jsonable(value):
     return str(value)
 
 
+def record_month(history: str, month: str, result: CheckResult, kpis: dict) -> None:
+    """Record a published month in the history store, replacing an earlier run of it."""
+    from .history_store import HistoryStore
+
+    store = HistoryStore(history)
+    try:
+        store.record_month(month, result.as_of, kpis, result.summary, result.findings)
+    finally:
+        store.close()
+
+
 def findings_file(result: CheckResult) -> pd.DataFrame:
     """findings.csv: the machine columns as `opskit check` gives them (codes, rounded numbers), messages
     rendered for managers (personal parameters masked unless the policy turns masking off)."""
@@ -287,9 +333,14 @@ def run_month(
     notebooks: list[str] | None = None,
     jobs: int = 2,
     timeout: int = 600,
+    history: str | Path | None = None,
 ) -> int:
     """Run the reviews of `month` in `lang` (default: the policy's); returns the exit code (0 when every
-    notebook and output succeeded)."""
+    notebook and output succeeded).
+
+    The month is recorded in the history store `history` (a SQLAlchemy URL or a file; by default
+    `OUT/opskit-history.sqlite`), which the reviews read for earlier months and follow-ups.
+    """
     lang = lang or load_policy(policy).lang
     names = [n.removesuffix(".ipynb") for n in (notebooks or list(REVIEWS))]
     unknown = [n for n in names if n not in REVIEWS]
@@ -305,8 +356,11 @@ def run_month(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OpskitError(f"cannot write to {out}: {exc.strerror}") from None
+    from .history_store import resolve_url
+
+    history_url = resolve_url(history, out)
     with MonthLock(out, month):
-        return _run_locked(result, data_root, month, out, names, as_of, policy, lang, jobs, timeout)
+        return _run_locked(result, data_root, month, out, names, as_of, policy, lang, jobs, timeout, history_url)
 
 
 def compute_month(folder: str | Path, month: str, *, as_of: str | None, policy: str | None) -> MonthResult:
@@ -315,7 +369,17 @@ def compute_month(folder: str | Path, month: str, *, as_of: str | None, policy: 
 
 
 def _run_locked(
-    result: MonthResult, data_root: Path, month: str, out: Path, names, as_of, policy, lang, jobs, timeout
+    result: MonthResult,
+    data_root: Path,
+    month: str,
+    out: Path,
+    names,
+    as_of,
+    policy,
+    lang,
+    jobs,
+    timeout,
+    history_url: str,
 ) -> int:
     """The run proper, while this process holds the month's lock."""
     final = out / month
@@ -349,6 +413,7 @@ def _run_locked(
             audience="manager",
             interactive=False,
             result=str(saved.resolve()),
+            history=history_url,
             output_dir=str(staging.resolve()),
         )
         with ProcessPoolExecutor(
@@ -365,8 +430,9 @@ def _run_locked(
         full = next((r for r in runs if r.full_disk_at), None)
         if full is not None:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), full.full_disk_at)
+        recorded, history_error = None, ""
         try:
-            write_month_outputs(staging, result, lang, names, inputs)
+            recorded = write_month_outputs(staging, result, lang, names, inputs, history_url)
         except OpskitError as exc:
             runs.append(NotebookRun("findings.csv / kpis.json / workbook", False, 0.0, str(exc)))
             print(f"outputs: FAILED: {exc}", flush=True)
@@ -380,6 +446,10 @@ def _run_locked(
         else:
             publish(staging, final)
             remove_failed(final)
+            try:  # only a published month enters the history: the store and the reports agree
+                record_month(history_url, month, *recorded)
+            except OpskitError as exc:
+                history_error = str(exc)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         if is_disk_full(exc):
@@ -404,4 +474,7 @@ def _run_locked(
     for path in sorted(final.iterdir()):
         if path.suffix in (".html", ".csv", ".json", ".xlsx"):
             print(f"  {path}")
+    if history_error:
+        print(f"opskit run: reports written, but the month is not in the history: {history_error}", file=sys.stderr)
+        return 1
     return 0

@@ -1,4 +1,5 @@
-"""`opskit check | run | serve | samples | rules | explain`: the command line other programs rely on (SPEC §4).
+"""`opskit check | run | serve | samples | rules | explain | history | followup`: the command line other
+programs rely on (SPEC §4).
 
 Heavy modules are imported inside the commands, so `opskit --help` answers at once.
 """
@@ -34,8 +35,15 @@ def _parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="execute the review notebooks for a month and write the reports")
     r.add_argument("folder", help="a data root holding YYYY-MM/ folders (the reviews' trends read other months)")
-    r.add_argument("--month", required=True, help="the month to report, e.g. 2026-10, 2026/10 or 2026年10月")
+    which = r.add_mutually_exclusive_group(required=True)
+    which.add_argument("--month", help="the month to report, e.g. 2026-10, 2026/10 or 2026年10月")
+    which.add_argument("--months", help="a backfill: 2026-01..2026-10 (both included) or 2026-01,2026-03")
     r.add_argument("--out", required=True, help="reports go to OUT/MONTH/")
+    r.add_argument(
+        "--history", help="history store: a SQLAlchemy URL or an SQLite file (default OUT/opskit-history.sqlite)"
+    )
+    r.add_argument("--workers", type=int, default=2, help="with --months: months run at once on this machine")
+    r.add_argument("--scheduler", help="with --months: run the months on this Dask cluster, e.g. tcp://host:8786")
     r.add_argument("--as-of", dest="as_of", help='moment of the audit, e.g. "2026-11-01 00:00" (default: month end)')
     r.add_argument("--policy", help="a policy YAML file overriding the defaults")
     r.add_argument("--lang", choices=["zh", "en"], help="language of the reports (default: the policy's, zh)")
@@ -60,6 +68,27 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--release-after", type=float, default=60, help="seconds before the kernel of a closed page is released"
     )
+    s.add_argument(
+        "--history", help="history store (URL or SQLite file) whose follow-ups and earlier months the dashboards show"
+    )
+
+    h = sub.add_parser("history", help="print a rule's or a headline figure's monthly series from the history store")
+    h.add_argument("--history", help="a SQLAlchemy URL or an SQLite file (default OUT/opskit-history.sqlite)")
+    h.add_argument("--out", default="reports", help="the reports folder holding opskit-history.sqlite")
+    what = h.add_mutually_exclusive_group(required=True)
+    what.add_argument("--rule", help="a rule id, e.g. ORD-003: checked / failed / share / recurring per month")
+    what.add_argument("--metric", help="a headline figure, e.g. on_time_shipping: value and change per month")
+    what.add_argument("--months", action="store_true", help="the months recorded")
+    what.add_argument("--followups", action="store_true", help="the follow-up audit trail")
+    h.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    h.add_argument("--output", help="write to this file instead of standard output")
+
+    f = sub.add_parser("followup", help="follow-up (整改) recorded by managers in the workbook")
+    fsub = f.add_subparsers(dest="action", required=True)
+    fi = fsub.add_parser("import", help="read owners, statuses and notes from a workbook into the history store")
+    fi.add_argument("workbook", help="an opskit-YYYY-MM.xlsx that managers filled in")
+    fi.add_argument("--by", required=True, help="who is importing (kept in the audit trail)")
+    fi.add_argument("--history", help="a SQLAlchemy URL or an SQLite file (default: beside the workbook's folder)")
 
     u = sub.add_parser("rules", help="list the rules: title, limit in force, clock, source clause, scope")
     u.add_argument("--policy", help="a policy YAML file: show the limits it puts in force")
@@ -133,6 +162,29 @@ def cmd_samples(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    history = args.history
+    if history and "://" not in history:
+        history = str(Path(history).resolve())
+    if args.months:
+        from .backfill import backfill, parse_months, run_argv
+
+        months = parse_months(args.months)
+        argv = run_argv(
+            args.folder,
+            args.out,
+            as_of=args.as_of,
+            policy=str(Path(args.policy).resolve()) if args.policy else None,
+            lang=args.lang,
+            notebooks=args.notebooks,
+            jobs=args.jobs,
+            timeout=args.timeout,
+            history=history,
+        )
+        return backfill(months, argv, workers=args.workers, scheduler=args.scheduler)
+    if args.scheduler:
+        from .errors import OpskitError
+
+        raise OpskitError("--scheduler runs a backfill: give --months, e.g. --months 2026-01..2026-10")
     import logging
     import warnings
 
@@ -156,13 +208,68 @@ def cmd_run(args: argparse.Namespace) -> int:
                 notebooks=args.notebooks,
                 jobs=args.jobs,
                 timeout=args.timeout,
+                history=history,
             )
     finally:
         logger.removeHandler(handler)
 
 
+def cmd_history(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .history_store import history, resolve_url
+
+    h = history(resolve_url(args.history, args.out))
+    if args.rule:
+        frame = h.rule(args.rule.strip().upper())
+        what = f"rule {args.rule.strip().upper()}"
+    elif args.metric:
+        frame = h.metric(args.metric.strip())
+        what = f"figure {args.metric.strip()}"
+    elif args.months:
+        frame, what = h.months, "months"
+    else:
+        frame, what = h.audit, "follow-up changes"
+    if frame.empty and (args.rule or args.metric):
+        known = sorted(set(h.rules["rule_id"])) if args.rule else sorted(set(h.metrics["metric"]))
+        from .errors import OpskitError
+
+        raise OpskitError(f"no {what} in the history store; known: {', '.join(known) or 'none (no month recorded)'}")
+    if args.format == "csv":
+        from .report.files import safe_cells
+
+        text = safe_cells(frame).to_csv(index=False)
+    elif args.format == "json":
+        text = frame.to_json(orient="records", force_ascii=False, indent=1) + "\n"
+    else:
+        with pd.option_context("display.max_rows", None, "display.width", 200, "display.max_colwidth", 60):
+            from .report.files import terminal_frame
+
+            text = (terminal_frame(frame).to_string(index=False) if len(frame) else f"no {what} recorded") + "\n"
+    _write(text, args.output)
+    return 0
+
+
+def cmd_followup(args: argparse.Namespace) -> int:
+    from .followup import import_followups
+
+    result = import_followups(args.workbook, args.by, args.history)
+    print(
+        f"{args.workbook}: {result.rows} findings read, {result.findings} changed "
+        f"({result.fields} values) by {args.by}, recorded in {result.store}"
+    )
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .serve import serve
+
+    if args.history:  # the dashboards' kernels inherit it (the notebooks' `history` parameter reads it)
+        import os
+
+        from .history_store import resolve_url
+
+        os.environ["OPSKIT_HISTORY"] = resolve_url(args.history)
 
     return serve(
         port=args.port,
@@ -201,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
             "samples": cmd_samples,
             "rules": cmd_rules,
             "explain": cmd_explain,
+            "history": cmd_history,
+            "followup": cmd_followup,
         }
         return commands[args.command](args)
     except OpskitError as exc:

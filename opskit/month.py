@@ -397,12 +397,14 @@ def open_review(
     saved: str | Path | None = None,
     strict: bool = True,
     cache: bool = True,
+    history: str | bool | None = None,
 ):
     """A review (its class, or its notebook's name) of one month: from a saved result when `saved`
     names one (what the batch's notebooks do), else from the cache, else computed.
 
     With `strict=False` bad data becomes the review's `error` message instead of an exception,
-    which is what a dashboard shows.
+    which is what a dashboard shows. `history` is the history store's URL (or file) for earlier months
+    and follow-ups; without one the month before is read from the data root; `False` skips them.
     """
     from .reviews import BY_NOTEBOOK
 
@@ -420,7 +422,11 @@ def open_review(
         review = cls(None, lang, audience, error=str(exc))
         review.data = Unloaded(exc)  # a notebook's `data` raises the load's own error on use, not a TypeError
         return review
-    return cls(result, lang, audience)
+    review = cls(result, lang, audience)
+    if history is not False:
+        review.history_url = history or None
+        review._history_from = {"data_root": folder, "as_of": as_of, "policy": policy}
+    return review
 
 
 # --------------------------------------------------------------------------- helpers

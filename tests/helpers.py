@@ -50,5 +50,10 @@ def summary_row(findings: pd.DataFrame, rule_id: str) -> dict:
 
 
 def report_entries(out: Path) -> list[str]:
-    """What an output folder holds besides the month locks (`.YYYY-MM.lock`, kept between runs)."""
-    return sorted(p.name for p in out.iterdir() if not (p.name.startswith(".") and p.name.endswith(".lock")))
+    """What an output folder holds besides the month locks (`.YYYY-MM.lock`, kept between runs) and the
+    history store every run records itself in (`opskit-history.sqlite`)."""
+    return sorted(
+        p.name
+        for p in out.iterdir()
+        if not (p.name.startswith(".") and p.name.endswith(".lock")) and not p.name.startswith("opskit-history.sqlite")
+    )

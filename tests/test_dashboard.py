@@ -97,4 +97,4 @@ def test_headline_figures_show_the_change_against_the_previous_month(apps, name)
     before = review.month_result.previous_kpis[name]
     key = "findings"
     assert changes[key] == review.kpis()[key] - before[key]
-    assert "vs 2026-09" in apps[name].head_html(apps[name].view())
+    assert "vs last month" in apps[name].head_html(apps[name].view())

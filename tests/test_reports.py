@@ -34,9 +34,11 @@ def test_headline_figures(review):
 
 def test_review_only_checks_its_rules_and_labels_by_language(review):
     assert set(review.findings["rule_id"]) == {f"ORD-{i:03d}" for i in range(1, 11)}
-    assert list(review.findings_view().columns[:3]) == ["Rule", "Item", "Observed"]
+    # the finding's id and whether it recurs come first, the managers' follow-up columns last
+    assert list(review.findings_view().columns[:5]) == ["Finding id", "Also last month", "Rule", "Item", "Observed"]
     zh = open_review(OrderSlaReview, SAMPLES, "2026-10", lang="zh")
-    assert list(zh.findings_view().columns[:3]) == ["规则", "对象", "实际值"]
+    assert list(zh.findings_view().columns[:5]) == ["编号", "上月也出现", "规则", "对象", "实际值"]
+    assert list(zh.findings_view().columns[-3:]) == ["责任人", "整改状态", "整改说明"]
     assert zh.rules_view().loc["ORD-003", "规则名称"] == "付款后24小时内发货"
 
 
@@ -131,8 +133,9 @@ def test_batch_workbook_sheets(batch):
     assert "客服统计" in wb.sheetnames and "客服统计-7天内重复咨询" in wb.sheetnames
     ws = wb["订单时效审计"]
     assert ws.freeze_panes == "A4" and ws.auto_filter.ref
-    keys = [c.value for c in ws["B"][3:]]
+    keys = [c.value for c in ws["D"][3:]]  # after 编号, 上月也出现 and 规则
     assert "ORD003-LATE-2610" in keys and len(keys) == 20
+    assert ws["A3"].value == "编号" and ws["A4"].value == "ORD-001:ORD001-LATE-2610"
 
 
 def test_rerun_replaces_the_month_and_leaves_no_staging(batch, tmp_path):
@@ -141,7 +144,7 @@ def test_rerun_replaces_the_month_and_leaves_no_staging(batch, tmp_path):
     (out / "2026-10" / "stale.txt").write_text("old")
     assert run_month(SAMPLES, "2026-10", out, notebooks=["order_sla_audit"]) == 0
     assert not (out / "2026-10" / "stale.txt").exists()
-    assert report_entries(out) == ["2026-10"]
+    assert report_entries(out) == ["2026-10"] and (out / "opskit-history.sqlite").exists()
 
 
 def test_broken_input_stops_before_any_report_naming_file_row_and_column(tmp_path):

@@ -38,9 +38,11 @@ class ReviewApp:
         policy: str | Path | None = None,
         lang: str = "zh",
         audience: str = "analyst",
+        history: str | None = None,
     ) -> None:
         self.review_cls, self.data_root, self.as_of, self.policy = review_cls, data_root, as_of, policy
         self.lang, self.audience = lang, audience
+        self.history = history  # the history store: follow-up and earlier months of each month shown
         months = month_folders(data_root)
         current = (review.month if review and review.month else month) or (months[-1] if months else None)
         options = months or ([current] if current else [])
@@ -88,6 +90,7 @@ class ReviewApp:
                 lang=self.lang,
                 audience=self.audience,
                 strict=False,
+                history=self.history,
             )
             self.fill_filters()
         except Exception:  # noqa: BLE001 - a viewer gets a plain message; the log gets the traceback
@@ -171,7 +174,7 @@ class ReviewApp:
 
     def tables_html(self, view: Review) -> str:
         """The rule summary and the review's tables: below the charts."""
-        return render.summary_html(view) + render.tables_html(view)
+        return render.summary_html(view) + render.tables_html(view) + render.carried_html(view)
 
     def findings_html(self, view: Review) -> str:
         """Every finding the filters keep, and the review's own table (the reconciliation) below it."""
@@ -229,4 +232,5 @@ def show(
         policy=policy,
         lang=review.lang,
         audience=review.audience,
+        history=review.history_url,
     ).container

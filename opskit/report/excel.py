@@ -16,6 +16,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
 
 from .files import FORMULA_PREFIXES, atomic_write_bytes
 from .i18n import kind_of_column
@@ -31,7 +32,7 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def _write_sheet(ws, title: str | None, frame: pd.DataFrame) -> None:
+def _write_sheet(ws, title: str | None, frame: pd.DataFrame, choices: dict[str, list[str]] | None = None) -> None:
     top = 1
     if title:
         ws.cell(row=1, column=1, value=title).font = Font(bold=True, size=13)
@@ -75,14 +76,24 @@ def _write_sheet(ws, title: str | None, frame: pd.DataFrame) -> None:
                 widths[j - 1] = max(widths[j - 1], len(str(value)) + 2)
     for j, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(j)].width = width
+    for j, name in enumerate(frame.columns, start=1):
+        if choices and str(name) in choices:  # a drop-down of the allowed values; typing another is refused
+            letter = get_column_letter(j)
+            rule = DataValidation(type="list", formula1='"' + ",".join(choices[str(name)]) + '"', allow_blank=True)
+            rule.add(f"{letter}{top + 1}:{letter}{top + max(len(frame), 1) + 200}")
+            ws.add_data_validation(rule)
     ws.freeze_panes = ws.cell(row=top + 1, column=1)
     if len(frame.columns):
         last = get_column_letter(len(frame.columns))
         ws.auto_filter.ref = f"A{top}:{last}{top + max(len(frame), 1)}"
 
 
-def write_workbook(path: Path, sheets: list[tuple[str, str | None, pd.DataFrame]]) -> Path:
-    """Write (sheet name, title above the table, frame) sheets; the file appears complete or not at all."""
+def write_workbook(
+    path: Path, sheets: list[tuple[str, str | None, pd.DataFrame]], choices: dict[str, list[str]] | None = None
+) -> Path:
+    """Write (sheet name, title above the table, frame) sheets; the file appears complete or not at all.
+
+    `choices` maps a column header to the values a manager may pick there (a drop-down list)."""
     wb = Workbook()
     wb.remove(wb.active)
     used: set[str] = set()
@@ -91,7 +102,7 @@ def write_workbook(path: Path, sheets: list[tuple[str, str | None, pd.DataFrame]
         while safe in used:
             safe = safe[:29] + f"_{len(used)}"
         used.add(safe)
-        _write_sheet(wb.create_sheet(safe), title, frame)
+        _write_sheet(wb.create_sheet(safe), title, frame, choices)
     buffer = io.BytesIO()
     wb.save(buffer)
     atomic_write_bytes(path, buffer.getvalue())

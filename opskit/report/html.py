@@ -22,7 +22,7 @@ TABLE_CSS = (
     ".opskit-table td{padding:2px 8px;border-bottom:1px solid #e5e5e5;vertical-align:top;text-align:left!important}"
     ".opskit-table th,.opskit-table thead tr{text-align:left!important}"
     ".opskit-kpi{display:inline-block;margin:4px 18px 8px 0}.opskit-kpi b{display:block;font-size:20px}"
-    ".opskit-kpi i{display:block;font-size:11px;font-style:normal;color:#666}"
+    ".opskit-kpi i,.opskit-change{display:block;font-size:11px;font-style:normal;color:#666}"
     ".opskit-context{font-size:12px;color:#333;background:#f6f8fa;padding:6px 10px;margin:6px 0;border-radius:4px}"
     ".opskit-context ul{margin:2px 0 2px 18px;padding:0}"
     ".opskit-filtered{font-size:12px;color:#7a4b00;background:#fff6e0;padding:4px 8px;margin:4px 0}"
@@ -69,15 +69,15 @@ def headline_html(review: Review, kpis: dict[str, Any] | None = None) -> str:
     """The review's title and headline figures, each with its change against the previous month."""
     lang = review.lang
     kpis = review.kpis() if kpis is None else kpis
-    changes = review.changes() if review.month_result is not None else {}
-    before = review.month_result.previous_month if review.month_result is not None else None
+    from .history import change_text, previous_kpis
+
+    before = previous_kpis(review) if review.history is not None else {}  # the store's month before, first
+    if not before and review.month_result is not None:
+        before = dict(review.month_result.previous_kpis.get(review.name, {}))
     cells = []
     for key, value in kpis.items():
-        change = ""
-        if key in changes:
-            change = (
-                f"<i>{html.escape(t('vs', lang))} {before}: {html.escape(fmt_change(key, changes[key], value))}</i>"
-            )
+        said = change_text(key, value, before.get(key), lang)
+        change = f'<small class="opskit-change">{html.escape(said)}</small>' if said else ""
         cells.append(
             f'<div class="opskit-kpi" data-kpi="{html.escape(key)}">{html.escape(t(key, lang, review.policy))}'
             f"<b>{html.escape(figure_text(key, value, lang))}</b>{change}</div>"
@@ -146,4 +146,26 @@ def report(review: Review) -> None:
     display(HTML(headline_html(review) + context_html(review)))
     for fig in review.charts():
         display(fig)
-    display(HTML(summary_html(review) + tables_html(review) + findings_html(review)))
+    history = history_figure(review)
+    if history is not None:
+        display(history)
+    display(HTML(summary_html(review) + tables_html(review) + carried_html(review) + findings_html(review)))
+
+
+def history_figure(review: Review):
+    """The 12-month trend from the history store (or the data root), when earlier months are known."""
+    from .history import trend_chart
+
+    return trend_chart(review) if review.history is not None else None
+
+
+def carried_html(review: Review) -> str:
+    """Open follow-up items (整改) carried over from earlier months, for this review's rules."""
+    if review.history is None:
+        return ""
+    from ..runner import select_rules
+    from .history import carried_view
+
+    carried = carried_view(review, review.history, review.lang, select_rules(review.rules))
+    heading = f"{t('carried_over', review.lang)} ({len(carried)})"
+    return f"<h4>{html.escape(heading)}</h4>" + table_html(carried)

@@ -31,7 +31,8 @@ policy = None  # a policy YAML overriding the defaults
 lang = "zh"  # "zh" or "en"
 audience = os.environ.get("OPSKIT_AUDIENCE", "analyst")  # "manager": personal data masked
 interactive = True  # widgets (JupyterLab, Voila); False: the static report of the batch
-result = None  # a month result the batch computed and saved; None: computed here (cached)"""
+result = None  # a month result the batch computed and saved; None: computed here (cached)
+history = os.environ.get("OPSKIT_HISTORY")  # history store (URL or file); None: the month before from data_root"""
 
 
 def notebook(name: str):
@@ -47,7 +48,7 @@ def notebook(name: str):
             "from opskit.month import open_review\n"
             "from opskit.report.dashboard import show\n\n"
             f"review = open_review({name!r}, data_root, month, as_of=as_of, policy=policy, lang=lang,\n"
-            "                     audience=audience, saved=result, strict=not interactive)\n"
+            "                     audience=audience, saved=result, strict=not interactive, history=history)\n"
             "data, findings = review.data, review.findings  # to explore: data['orders'], opskit.summary(findings)"
         ),
         nbf.new_code_cell("# NBVAL_CHECK_OUTPUT\nreview.rules_view()"),

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
     from ..month import MonthResult, MonthSource
 
+if TYPE_CHECKING:
+    from ..history_store import MonthContext
+
 FINDING_VIEW = ["rule_id", "key", "observed", "limit", "unit", "message", "channel", "when", "source"]
 SUMMARY_VIEW = ["rule_id", "title", "checked", "failed", "share_failed", "pending", "status", "source_clause"]
 AUDIENCES = ("analyst", "manager")
@@ -52,6 +55,9 @@ class Review:
         self.data_root = result.data_root if result is not None else None
         self.scope: dict[str, Any] = {}
         self._local: dict[str, Any] | None = None  # a narrowed view's own frames
+        self._history: MonthContext | None = None  # earlier months (opskit.report.history), when known
+        self._history_from: dict[str, Any] | None = None  # how to read them, on first use
+        self.history_url: str | None = None
 
     @classmethod
     def across_months(cls, result: MonthResult, month: MonthSource) -> dict[str, pd.DataFrame]:
@@ -120,6 +126,27 @@ class Review:
         return f"{t('filtered_by', self.lang)}: " + ", ".join(parts) + note
 
     @property
+    def history(self) -> MonthContext | None:
+        """Earlier months, read on first use (so opening a review costs no more than loading its month)."""
+        if self._history is None and self._history_from is not None and self.result is not None:
+            from .history import month_context
+
+            source, self._history_from = self._history_from, None
+            self._history = month_context(
+                type(self),
+                source["data_root"],
+                self.month,
+                self.history_url,
+                as_of=source["as_of"],
+                policy=source["policy"],
+            )
+        return self._history
+
+    @history.setter
+    def history(self, context: MonthContext | None) -> None:
+        self._history, self._history_from = context, None
+
+    @property
     def title(self) -> str:
         return t(self.name, self.lang)
 
@@ -179,13 +206,19 @@ class Review:
         return frame.rename(columns=columns(frame.columns, self.lang)).set_index(t("rule_id", self.lang))
 
     def kpi_view(self) -> pd.DataFrame:
-        items = self.kpis()
-        return pd.DataFrame(
+        from .history import change, previous_kpis
+
+        items, before = self.kpis(), previous_kpis(self)
+        frame = pd.DataFrame(
             {
                 t("metric", self.lang): [t(k, self.lang, self.policy) for k in items],
                 t("value", self.lang): [figure_text(k, v, self.lang) for k, v in items.items()],
             }
         )
+        if before:
+            frame[t("previous_month", self.lang)] = [before.get(k) for k in items]
+            frame[t("change", self.lang)] = [change(v, before.get(k)) for k, v in items.items()]
+        return frame
 
     @property
     def policy(self):
@@ -212,14 +245,21 @@ class Review:
         view = view.reindex(columns=SUMMARY_VIEW)
         return view.rename(columns=columns(SUMMARY_VIEW, self.lang))
 
-    def findings_view(self, findings: pd.DataFrame | None = None) -> pd.DataFrame:
-        frame = (self.findings if findings is None else findings).reindex(columns=FINDING_VIEW)
+    def findings_view(self, findings: pd.DataFrame | None = None, *, followup: bool = True) -> pd.DataFrame:
+        """The findings as shown; with earlier months known, with their id, recurrence and follow-up (整改)."""
+        source = self.findings if findings is None else findings
+        frame = source.reindex(columns=FINDING_VIEW)
         if self.result is not None and self.result.params is not None and len(frame):
             # words rendered late, in the reader's language; personal parameters masked by kind for managers
             said = self.result.messages(self.lang, mask=self.masked)
             kept = frame.index.isin(said.index)
             frame = frame.assign(message=said.reindex(frame.index).where(kept, frame["message"]))
-        return self.shown(frame).rename(columns=columns(FINDING_VIEW, self.lang))
+        view = self.shown(frame).rename(columns=columns(FINDING_VIEW, self.lang))
+        if self.history is None or not followup:
+            return view
+        from .history import with_followup
+
+        return with_followup(view, source, self)
 
     def context(self) -> dict[str, Any]:
         """What a reader needs to trust the figures: the audit cut-off, the data folder and when each

@@ -139,7 +139,7 @@ class StocktakeReview(Review):
         cover = st.cover(self.data, self.result)
         return [
             (t("variance_summary", lang), local(variance)),
-            (t("ledger_breaks", lang), self.findings_view(breaks)),
+            (t("ledger_breaks", lang), self.findings_view(breaks, followup=False)),
             (t("slow_movers", lang), local(cover[cover["slow_mover"]])),
             (t("days_of_cover", lang), local(cover.sort_values("days_of_cover", na_position="first"))),
             (t("accuracy_trend", lang), local(self.trend())),
