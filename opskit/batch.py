@@ -304,9 +304,12 @@ def record_month(history: str, month: str, result: CheckResult, kpis: dict) -> N
     """Record a published month in the history store, replacing an earlier run of it."""
     from .history_store import HistoryStore
 
+    findings = result.findings
+    if result.policy.masking and len(findings):  # the store lies beside the managers' reports: masked as they are
+        findings = mask_frame(findings.assign(message=result.messages(mask=True).to_numpy()))
     store = HistoryStore(history)
     try:
-        store.record_month(month, result.as_of, kpis, result.summary, result.findings)
+        store.record_month(month, result.as_of, kpis, result.summary, findings)
     finally:
         store.close()
 

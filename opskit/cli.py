@@ -80,7 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     what.add_argument("--metric", help="a headline figure, e.g. on_time_shipping: value and change per month")
     what.add_argument("--months", action="store_true", help="the months recorded")
     what.add_argument("--followups", action="store_true", help="the follow-up audit trail")
-    h.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    h.add_argument(
+        "--format", choices=["table", "csv", "json"], default="table", help="how the series is written (default: table)"
+    )
     h.add_argument("--output", help="write to this file instead of standard output")
 
     f = sub.add_parser("followup", help="follow-up (整改) recorded by managers in the workbook")
