@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import OpskitError
+from .errors import DataError, OpskitError
 from .loader import resolve_folder
 from .month import MonthResult, cached
 from .policy import load_policy
@@ -354,7 +354,10 @@ def run_month(
     out = Path(out)
     if out.resolve() == data_root.resolve() or data_root.resolve() in out.resolve().parents:
         raise OpskitError(f"--out {out} lies inside the data folder {data_root}; opskit never writes into data")
-    result = compute_month(folder, month, as_of=as_of, policy=policy)  # bad data stops here, before any write
+    try:
+        result = compute_month(folder, month, as_of=as_of, policy=policy)  # bad data stops here, before any write
+    except DataError as exc:
+        raise OpskitError(exc.render(masked=True)) from None  # the batch's log lies beside managers' reports
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

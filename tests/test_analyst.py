@@ -227,7 +227,7 @@ def test_the_review_notebook_that_cannot_load_lists_every_bad_cell(tmp_path):
         tmp_path / "data" / "2026-10",
         orders=[{"order_id": f"O{i}", "channel": "tmall", "created_at": "x"} for i in range(3)],
     )
-    nb = nbformat.read(ROOT / "notebooks" / "order_sla_audit.ipynb", as_version=4)
+    nb = nbformat.read(ROOT / "opskit" / "notebooks" / "order_sla_audit.ipynb", as_version=4)
     nb.cells.append(
         nbformat.v4.new_code_cell("try:\n    data['orders']\nexcept opskit.DataError as exc:\n    print(exc)")
     )

@@ -215,7 +215,7 @@ def test_stk_007_the_first_day_rolls_forward_from_the_previous_month_of_a_root(t
     found = result.findings
     assert keys(found, "STK-007") == {"A/2026-10-01"}
     row = found.set_index("key").loc["A/2026-10-01"]
-    assert row["observed"] == 2 and row["message"] == "opening 10 ≠ closing 8 of 2026-09-30"
+    assert row["observed"] == 2 and row["message"] == "期初 10 ≠ 2026-09-30 期末 8"
     assert result.summary.set_index("rule_id").loc["STK-007", "checked"] == 3
     alone = opskit.check(opskit.load(tmp_path / "2026-10"), month="2026-10", rules="STK-007")
     assert alone.empty  # a single month folder has no previous row for its first day
