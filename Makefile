@@ -28,7 +28,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser --notebook-dir=notebooks
+	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser --notebook-dir=opskit/notebooks
 
 notebooks: $(STAMP)
 	$(BIN)/python -m opskit.report.notebooks

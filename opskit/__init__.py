@@ -33,6 +33,8 @@ _EXPORTS = {
     "load": "loader",
     "Policy": "policy",
     "load_policy": "policy",
+    "MonthResult": "month",
+    "open_review": "month",
     "history": "history_store",
     "History": "history_store",
 }
@@ -40,6 +42,7 @@ __all__ = [
     "CheckResult",
     "Data",
     "DataError",
+    "MonthResult",
     "History",
     "OpskitError",
     "OpskitNotice",
@@ -50,6 +53,7 @@ __all__ = [
     "history",
     "load",
     "load_policy",
+    "open_review",
     "rows",
     "rule_table",
     "run_checks",
@@ -61,6 +65,7 @@ if TYPE_CHECKING:
     from .explain import explain, rule_table
     from .history_store import History, history
     from .loader import Data, load
+    from .month import MonthResult, open_review
     from .policy import Policy, load_policy
     from .runner import CheckResult, check, rows, run_checks, summary
 

@@ -1,4 +1,7 @@
-"""`opskit run`: execute the review notebooks for a month and leave complete reports behind.
+"""`opskit run`: compute a month once, render every report of it, and leave them complete behind.
+
+The month is loaded and checked once (`opskit.month`); the review notebooks read that saved result,
+and findings.csv, kpis.json and the workbook are rendered from the same object, so they agree.
 
 Everything is written into a staging folder beside `OUT/MONTH/` and swapped in at the end, so a
 reader sees either the previous complete run or the new one, never half of one (the mechanics —
@@ -10,6 +13,7 @@ exits non-zero.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
@@ -23,8 +27,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import OpskitError
-from .loader import load, resolve_folder
+from .errors import DataError, OpskitError
+from .loader import resolve_folder
+from .month import MonthResult, cached
 from .policy import load_policy
 from .publish import (
     MonthLock,
@@ -42,11 +47,12 @@ from .publish import (
 from .render import readable_findings
 from .report.excel import write_workbook
 from .report.files import _umask, atomic_write_text, safe_cells
-from .report.i18n import figure_text, t
+from .report.i18n import status_text, t
 from .report.masking import AUDIENCE, for_managers, mask_frame, scrub_notebook
 from .report.notebooks import NOTEBOOK_DIR, REVIEWS, review_class
-from .runner import CheckResult, run_checks, select_rules
+from .runner import CheckResult, select_rules
 
+RESULT_DIR = ".month-result"  # the computed month the notebooks read; removed before publishing
 _EXTERNAL_SCRIPT = re.compile(r'<script[^>]*\ssrc="https?://[^"]*"[^>]*>\s*</script>', re.I)
 
 
@@ -148,112 +154,150 @@ def export_html(notebook: Path, html_path: Path) -> Path:
     return html_path
 
 
-def _review_result(result: CheckResult, rules: str) -> CheckResult:
-    ids = set(select_rules(rules))
-    mine = result.findings["rule_id"].isin(ids)
-    return CheckResult(
-        result.findings[mine].reset_index(drop=True),
-        result.summary[result.summary["rule_id"].isin(ids)].reset_index(drop=True),
-        result.month,
-        result.as_of,
-        result.policy,
-        result.notices,
-        result.params[mine].reset_index(drop=True) if result.params is not None else None,  # to render masked
-        result.lang,
-    )
-
-
 def write_month_outputs(
     staging: Path,
-    data_root: Path,
-    month: str,
-    as_of,
-    policy,
+    result: MonthResult,
     lang: str,
     names: list[str],
     inputs: dict | None = None,
     history: str | None = None,
 ) -> tuple[CheckResult, dict]:
-    """findings.csv, kpis.json (with the input files' sizes and hashes) and the managers' workbook,
-    computed from opskit (not scraped), showing earlier months and follow-ups from the history store.
-    Returns the month's result and headline figures, which `record_month` stores once published."""
-    data = load(data_root, month)
-    result = run_checks(data, month, as_of, policy, lang=lang)
-    atomic_write_text(staging / "findings.csv", safe_cells(findings_file(result)).to_csv(index=False))
-    kpis = {}
-    for path in sorted((staging / "kpis").glob("*.json")):
-        kpis[path.stem] = json.loads(path.read_text(encoding="utf-8"))
-    atomic_write_text(
-        staging / "kpis.json",
-        json.dumps({"month": month, "reviews": kpis, "inputs": inputs or {}}, ensure_ascii=False, indent=1),
-    )
-    shutil.rmtree(staging / "kpis", ignore_errors=True)
-
-    review_of = {}
-    for name in REVIEWS:
-        review_of.update({r: t(name, lang) for r in select_rules(review_class(name).rules)})
-    summary = result.summary.assign(review=result.summary["rule_id"].map(review_of))
-    summary = summary.assign(title=summary["title_zh"] if lang == "zh" else summary["title"])
-    summary = summary[["review", "rule_id", "title", "checked", "failed", "share_failed", "pending", "source_clause"]]
-    from .history_store import MonthContext
-    from .report.history import carried_view, change, month_context
-    from .report.i18n import columns
-
-    contexts = {
-        name: month_context(review_class(name), data_root, month, history, as_of=as_of, policy=result.policy)
-        for name in names
-    }
-    kpi_rows = [
-        {
-            "review": t(name, lang),
-            "metric": t(k, lang, result.policy),
-            "value": figure_text(k, v, lang),
-            "key": k,
-            "raw": v,
-            "before": contexts[name].previous_kpis.get(name, {}).get(k) if name in contexts else None,
+    """findings.csv, kpis.json (with the input files' sizes and hashes) and the managers' workbook:
+    renderings of the computed month, as the notebooks' HTML is, so they state the same figures; the
+    workbook shows earlier months and follow-ups from the history store. Returns the month's findings
+    and headline figures, which `record_month` stores once the reports are published."""
+    reviews = [review_class(name)(result, lang, audience="manager") for name in names]
+    for review in reviews:
+        review.history_url = history
+        review._history_from = {
+            "data_root": result.data_root or result.folder,
+            "as_of": None,
+            "policy": result.policy_doc,
         }
-        for name, figures in kpis.items()
-        for k, v in figures.items()
-        if k not in ("review", "month")
+    write_findings_csv(staging / "findings.csv", result, lang)
+    write_kpis_json(staging / "kpis.json", result, reviews, inputs)
+    from .history_store import STATUSES
+
+    write_workbook(
+        staging / f"opskit-{result.month}.xlsx",
+        workbook_sheets(result, reviews, lang),
+        choices={t("followup_status", lang): list(STATUSES)},
+    )
+    kpis = {r.name: {"review": r.name, "month": result.month, **result.kpis.get(r.name, {})} for r in reviews}
+    return result.check_result(), kpis
+
+
+def write_findings_csv(path: Path, result: MonthResult, lang: str = "zh") -> None:
+    """findings.csv as `opskit check` gives it, messages in `lang` and masked for managers."""
+    checked = dataclasses.replace(result.check_result(), lang=lang)
+    atomic_write_text(path, safe_cells(findings_file(checked)).to_csv(index=False))
+
+
+def write_kpis_json(path: Path, result: MonthResult, reviews: list, inputs: dict | None = None) -> None:
+    doc = {
+        "month": result.month,
+        "as_of": str(result.as_of),
+        "previous_month": result.previous_month,
+        "reviews": {r.name: {"review": r.name, "month": result.month, **r.kpis()} for r in reviews},
+        "changes": {r.name: r.changes() for r in reviews},
+        "rules": result.rule_status().to_dict(orient="records"),
+        "inputs": inputs or {},
+    }
+    atomic_write_text(path, json.dumps(doc, ensure_ascii=False, indent=1, default=_jsonable))
+
+
+def workbook_sheets(result: MonthResult, reviews: list, lang: str) -> list[tuple[str, str, pd.DataFrame]]:
+    """The workbook's sheets: the rule summary with each rule's state, the headline figures with their
+    change against the previous month, the audit's context, then per review its findings and tables."""
+    month = result.month
+    review_of = {}
+    for review in reviews:
+        review_of.update({r: review.title for r in select_rules(review.rules)})
+    status = result.rule_status().set_index("rule_id")
+    summary = result.summary[result.summary["rule_id"].isin(review_of)]
+    state = summary["rule_id"].map(status["state"]).map(lambda s: t(f"state_{s}", lang))
+    why = summary["rule_id"].map(status["why"]).fillna("")
+    summary = summary.assign(
+        review=summary["rule_id"].map(review_of),
+        title=summary["title_zh"] if lang == "zh" else summary["title"],
+        status=[f"{s}: {w}" if w else s for s, w in zip(state, why, strict=True)],
+    )
+    skipped = summary["rule_id"].map(status["state"]).eq("skipped")
+    said = status_text(result.summary.set_index("rule_id")["status"].astype("str"), lang)
+    summary["status"] = summary["status"].where(~skipped, summary["rule_id"].map(said))
+    summary = summary[
+        ["review", "rule_id", "title", "checked", "failed", "share_failed", "pending", "status", "source_clause"]
     ]
-    for row in kpi_rows:
-        key, raw, before = row.pop("key"), row.pop("raw"), row.pop("before")
-        row["previous_month"] = figure_text(key, before, lang) if before is not None else None
-        row["change"] = change(raw, before)
-    headline_columns = ["review", "metric", "value", "previous_month", "change"]
+    kpi_rows = []
+    for review in reviews:
+        changes = review.changes()
+        for key, value in review.kpis().items():
+            kpi_rows.append(
+                {
+                    "review": review.title,
+                    "metric": t(key, lang, result.policy),
+                    "value": value,
+                    "change": changes.get(key),
+                }
+            )
+    headline = pd.DataFrame(kpi_rows, columns=["review", "metric", "value", "change"])
+    headline = headline.rename(columns={"change": f"{t('vs', lang)} {result.previous_month or '—'}"})
     sheets = [
-        (
-            t("summary", lang),
-            f"{month} · {t('rule_summary', lang)}",
-            summary.rename(columns=columns(summary.columns, lang)),
-        ),
-        (
-            t("headline", lang),
-            f"{month} · {t('headline', lang)}",
-            pd.DataFrame(kpi_rows, columns=headline_columns).rename(columns=columns(headline_columns, lang)),
-        ),
+        (t("summary", lang), f"{month} · {t('rule_summary', lang)}", localised(summary, lang)),
+        (t("headline", lang), f"{month} · {t('headline', lang)}", localised(headline, lang)),
+        (t("audit_context", lang), f"{month} · {t('audit_context', lang)}", context_frame(result, lang)),
     ]
-    shown_review = None
-    for name in names:
-        review = review_class(name)(data, _review_result(result, review_class(name).rules), lang)
-        review.data_root, review.history, review.history_url = data_root, contexts[name], history
-        shown_review = review
-        sheets.append((review.title, f"{month} · {review.title}", review.findings_view()))
+    for review in reviews:
+        sheets.append((review.title, f"{month} · {review.title}", non_empty(review.findings_view(), lang)))
         for title, frame in review.tables():
-            sheets.append((f"{review.title}-{title}", title, review.shown(frame)))
+            sheets.append((f"{review.title}-{title}", title, non_empty(review.shown(frame), lang)))
+    contexts = [r.history for r in reviews if r.history is not None]
     if contexts:
+        from .history_store import MonthContext
+        from .report.history import carried_view
+
         merged = MonthContext(month)  # each review's context: from the store, or its own rules from the data root
         merged.carried = (
-            pd.concat([c.carried for c in contexts.values() if len(c.carried)] or [merged.carried], ignore_index=True)
+            pd.concat([c.carried for c in contexts if len(c.carried)] or [merged.carried], ignore_index=True)
             .drop_duplicates(["month", "finding_id"])
             .sort_values(["month", "finding_id"], kind="stable")
         )
-        carried = carried_view(shown_review, merged, lang)
-        sheets.append((t("carried_over", lang), f"{month} · {t('carried_over', lang)}", carried))
-    from .history_store import STATUSES
+        carried = carried_view(reviews[-1], merged, lang)
+        sheets.append((t("carried_over", lang), f"{month} · {t('carried_over', lang)}", non_empty(carried, lang)))
+    return sheets
 
-    write_workbook(staging / f"opskit-{month}.xlsx", sheets, choices={t("followup_status", lang): list(STATUSES)})
-    return result, kpis
+
+def context_frame(result: MonthResult, lang: str) -> pd.DataFrame:
+    """As of, data folder, each file and when it was exported, skipped rules and why, notices."""
+    rows = [(t("audit_cutoff", lang), f"{result.as_of:%Y-%m-%d %H:%M}"), (t("data_folder", lang), result.folder_label)]
+    rows += [
+        (f"{t('files_exported', lang)}: {f.name}", f"{f.modified:%Y-%m-%d %H:%M} ({f.size:,} B)") for f in result.files
+    ]
+    skipped = result.skipped()
+    rows += [(f"{t('skipped_rules', lang)}: {rule}", why) for rule, why in skipped.items()] or [
+        (t("skipped_rules", lang), t("none", lang))
+    ]
+    rows += [(t("notices", lang), notice) for notice in result.notices] or [(t("notices", lang), t("none", lang))]
+    return pd.DataFrame(rows, columns=[t("metric", lang), t("value", lang)])
+
+
+def localised(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    from .report.i18n import columns
+
+    return frame.rename(columns=columns(frame.columns, lang))
+
+
+def non_empty(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """A table with no rows says so in its first cell: a sheet never holds only its title."""
+    if len(frame) or not len(frame.columns):
+        return frame if len(frame.columns) else pd.DataFrame({t("value", lang): [t("nothing_this_month", lang)]})
+    return pd.DataFrame({frame.columns[0]: [t("nothing_this_month", lang)]}).reindex(columns=frame.columns)
+
+
+def _jsonable(value):
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
 
 
 def record_month(history: str, month: str, result: CheckResult, kpis: dict) -> None:
@@ -311,6 +355,10 @@ def run_month(
     if out.resolve() == data_root.resolve() or data_root.resolve() in out.resolve().parents:
         raise OpskitError(f"--out {out} lies inside the data folder {data_root}; opskit never writes into data")
     try:
+        result = compute_month(folder, month, as_of=as_of, policy=policy)  # bad data stops here, before any write
+    except DataError as exc:
+        raise OpskitError(exc.render(masked=True)) from None  # the batch's log lies beside managers' reports
+    try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OpskitError(f"cannot write to {out}: {exc.strerror}") from None
@@ -318,11 +366,26 @@ def run_month(
 
     history_url = resolve_url(history, out)
     with MonthLock(out, month):
-        return _run_locked(data_root, month, out, names, as_of, policy, lang, jobs, timeout, history_url)
+        return _run_locked(result, data_root, month, out, names, as_of, policy, lang, jobs, timeout, history_url)
+
+
+def compute_month(folder: str | Path, month: str, *, as_of: str | None, policy: str | None) -> MonthResult:
+    """The month, computed once for every output (from the cache when its inputs are unchanged)."""
+    return cached(folder, month, as_of=as_of, policy=policy)
 
 
 def _run_locked(
-    data_root: Path, month: str, out: Path, names, as_of, policy, lang, jobs, timeout, history_url: str
+    result: MonthResult,
+    data_root: Path,
+    month: str,
+    out: Path,
+    names,
+    as_of,
+    policy,
+    lang,
+    jobs,
+    timeout,
+    history_url: str,
 ) -> int:
     """The run proper, while this process holds the month's lock."""
     final = out / month
@@ -336,20 +399,29 @@ def _run_locked(
         if is_disk_full(exc):
             raise disk_full_error(exc, out, final) from None
         raise OpskitError(f"cannot write to {out}: {exc.strerror}") from None
-    parameters = dict(
-        history=history_url,
-        data_root=str(data_root.resolve()),
-        month=month,
-        as_of=as_of,
-        policy=str(Path(policy).resolve()) if policy else None,
-        lang=lang,
-        interactive=False,
-        output_dir=str(staging.resolve()),
-    )
     runs: list[NotebookRun] = []
     audience = os.environ.get(AUDIENCE)
     os.environ[AUDIENCE] = "manager"  # the kernels write managers' reports: personal data is masked
     try:
+        try:
+            saved = result.save(staging / RESULT_DIR)
+        except OSError as exc:  # name the file, as every other write of the run does
+            if exc.filename:
+                raise
+            code = errno.ENOSPC if is_disk_full(exc) else exc.errno
+            raise OSError(code, os.strerror(code) if code else str(exc), str(staging / RESULT_DIR)) from exc
+        parameters = dict(
+            data_root=str(data_root.resolve()),
+            month=month,
+            as_of=as_of,
+            policy=str(Path(policy).resolve()) if policy else None,
+            lang=lang,
+            audience="manager",
+            interactive=False,
+            result=str(saved.resolve()),
+            history=history_url,
+            output_dir=str(staging.resolve()),
+        )
         with ProcessPoolExecutor(
             max_workers=max(1, min(jobs, len(names))),
             initializer=worker_dies_with_parent,
@@ -366,10 +438,11 @@ def _run_locked(
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), full.full_disk_at)
         recorded, history_error = None, ""
         try:
-            recorded = write_month_outputs(staging, data_root, month, as_of, policy, lang, names, inputs, history_url)
+            recorded = write_month_outputs(staging, result, lang, names, inputs, history_url)
         except OpskitError as exc:
             runs.append(NotebookRun("findings.csv / kpis.json / workbook", False, 0.0, str(exc)))
             print(f"outputs: FAILED: {exc}", flush=True)
+        shutil.rmtree(saved, ignore_errors=True)  # the month's raw data stays out of the managers' folder
         changes = changed_inputs(data_root, inputs)
         if changes:
             runs.append(NotebookRun("inputs", False, 0.0, "files changed during the run: " + "; ".join(changes)))

@@ -67,7 +67,12 @@ _EXPECTED = {
 
 @dataclass
 class Data(Mapping[str, pd.DataFrame]):
-    """The datasets of one month folder, with the file each came from and what loading noticed."""
+    """The datasets of one month folder, with the file each came from and what loading noticed.
+
+    `prior` holds datasets of the month before, when the folder is a month of a data root that has
+    it: rules that compare with "the previous row when the data has one" (STK-007's opening) reach
+    back into it, so the first day of a month is checked like every other day.
+    """
 
     frames: dict[str, pd.DataFrame]
     files: dict[str, str]
@@ -77,6 +82,7 @@ class Data(Mapping[str, pd.DataFrame]):
     # dataset → (key, when, month, later rows of repeated keys, rows per month in the file) for frames
     # loaded as `MonthFirst` keeps them
     month_first: dict[str, tuple[str, str, str, int]] = field(default_factory=dict)
+    prior: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.frames[name]
@@ -1140,5 +1146,33 @@ def load(
             cut[name] = (plan.key, plan.when, plan.month, kept["repeated"], kept["months"])
     if not frames:
         raise DataError(str(folder), "no dataset files found", expected="files such as orders.csv or an opskit.yaml")
+    prior = (
+        _prior_month(folder, month, notices) if "stock_ledger" in frames and given.resolve() != folder.resolve() else {}
+    )
     notify(notices)
-    return Data(frames, files, folder, month, notices, cut)
+    return Data(frames, files, folder, month, notices, cut, prior)
+
+
+CARRIED = {"stock_ledger": {"opening_qty", "closing_qty"}}  # what a month carries from the month before
+
+
+def _prior_month(folder: Path, month: str | None, notices: list[str]) -> dict[str, pd.DataFrame]:
+    """The datasets of the month before `folder` in its data root that rules carry from (the ledger's
+    closing quantities); a month that is absent carries nothing, one that cannot be read says so."""
+    if not month:
+        return {}
+    before = str(pd.Period(month, "M") - 1)
+    prior_folder = folder.parent / before
+    if not prior_folder.is_dir():
+        return {}
+    out = {}
+    try:
+        manifest = read_manifest(prior_folder)
+        found = locate(prior_folder, manifest)
+        for name, wanted in CARRIED.items():
+            if name in found:
+                out[name] = load_dataset(found[name], name, manifest.get(name), [], wanted)
+    except DataError as exc:
+        notices.append(f"{before}/{exc}; the first day of {month} is not compared with {before}")
+        return {}
+    return out

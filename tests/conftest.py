@@ -1,8 +1,21 @@
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent / "bad_inputs"))
+
+# Computed months are cached per test run, never in the user's cache (subprocesses inherit this).
+_CACHE = None if os.environ.get("OPSKIT_CACHE") else tempfile.mkdtemp(prefix="opskit-test-cache-")
+if _CACHE:
+    os.environ["OPSKIT_CACHE"] = _CACHE
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _CACHE:
+        shutil.rmtree(_CACHE, ignore_errors=True)
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -200,12 +200,14 @@ def test_bad_cells_are_listed_up_to_a_cap(tmp_path):
 
 
 def test_a_notebook_that_cannot_load_shows_every_bad_cell(tmp_path):
+    from opskit.month import open_review
+    from opskit.report.html import error_html
     from opskit.reviews.orders.review import OrderSlaReview
 
     month = tmp_path / "2026-10"
     write(month, orders=[{"order_id": f"O{i}", "channel": "tmall", "created_at": "bad"} for i in range(3)])
-    review = OrderSlaReview.open(tmp_path, None, strict=False)
-    assert "orders.csv: 3 bad cells" in review.error_html() and "row 4, column created_at" in review.error_html()
+    review = open_review(OrderSlaReview, tmp_path, None, strict=False)
+    assert "orders.csv: 3 bad cells" in error_html(review) and "row 4, column created_at" in error_html(review)
     with pytest.raises(DataError, match="orders.csv: 3 bad cells"):
         review.data["orders"]  # the load's own error, not a TypeError on None
     with pytest.raises(DataError, match="orders.csv: 3 bad cells"):
@@ -225,7 +227,7 @@ def test_the_review_notebook_that_cannot_load_lists_every_bad_cell(tmp_path):
         tmp_path / "data" / "2026-10",
         orders=[{"order_id": f"O{i}", "channel": "tmall", "created_at": "x"} for i in range(3)],
     )
-    nb = nbformat.read(ROOT / "notebooks" / "order_sla_audit.ipynb", as_version=4)
+    nb = nbformat.read(ROOT / "opskit" / "notebooks" / "order_sla_audit.ipynb", as_version=4)
     nb.cells.append(
         nbformat.v4.new_code_cell("try:\n    data['orders']\nexcept opskit.DataError as exc:\n    print(exc)")
     )

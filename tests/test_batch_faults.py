@@ -19,7 +19,7 @@ from opskit.errors import OpskitError
 def notebooks_with(tmp_path, broken: str, source: str):
     """The real notebooks, with `broken` replaced by a notebook running `source`."""
     folder = tmp_path / "notebooks"
-    shutil.copytree(ROOT / "notebooks", folder)
+    shutil.copytree(ROOT / "opskit" / "notebooks", folder)
     nb = nbformat.v4.new_notebook(
         cells=[
             nbformat.v4.new_code_cell(

@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import pytest
 from helpers import SAMPLES
 
+from opskit import month
 from opskit.report import dashboard
 from opskit.report.charts import CJK_FONTS, cjk_font
 from opskit.report.dashboard import ReviewApp
@@ -120,7 +121,7 @@ def test_an_unexpected_error_shows_one_plain_message(root, shown, monkeypatch, c
     def broken(*args, **kwargs):
         raise RuntimeError("internal detail /srv/opskit/secret.py line 3")
 
-    monkeypatch.setattr(OrderSlaReview, "open", classmethod(broken))
+    monkeypatch.setattr(month, "open_review", broken)
     shown.shown.clear()
     app.month.value = "2026-11"
     assert app.review is None

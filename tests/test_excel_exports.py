@@ -233,6 +233,7 @@ def test_error_cells_of_an_export_are_named(tmp_path):
 
 def test_a_legacy_xls_export_reads_the_same_way(tmp_path):
     import xlwt  # a dev dependency: the one writer of .xls left
+
     wb = xlwt.Workbook()
     ws = wb.add_sheet("订单")
     ws.write(0, 0, "订单导出 2026年10月")

@@ -23,6 +23,7 @@ from openpyxl import load_workbook
 
 import opskit
 from opskit.batch import run_month
+from opskit.cli import main
 
 CARD_ACCOUNTS = [  # on orders, against the registered account: ORD-007 quotes both
     "6228.4800.1111.2201",
@@ -198,18 +199,22 @@ def test_the_planted_values_reach_the_analysts_raw_findings(planted):
     assert set(CARD_ACCOUNTS) <= quoted and set(REGISTERED) <= quoted and len(set(CHAT) & quoted) == len(CHAT)
 
 
-def test_no_planted_value_leaks_into_any_output_of_opskit_run(planted, tmp_path):
+def test_no_planted_value_leaks_into_any_output_of_opskit_run(planted, tmp_path, capsys):
     out = tmp_path / "reports"
     assert run_month(planted, "2026-10", out) == 0
     month = planted / "2026-10"
     text = (month / "orders.csv").read_text(encoding="gb18030").replace("天猫旗舰店", DATA_ERROR, 1)
     (month / "orders.csv").write_text(text, encoding="gb18030")
-    assert run_month(planted, "2026-10", out, notebooks=["order_sla_audit"]) == 1  # its output: 2026-10.failed
+    capsys.readouterr()
+    # the month is computed before anything is written: bad data stops the run, the reports stay
+    assert main(["run", str(planted), "--month", "2026-10", "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert "orders.csv, row 2, column 渠道 (channel)" in error and "138****5698" in error
+    assert not leaks_in(error), error
+    assert not (out / "2026-10.failed").exists()
     texts = output_texts(out)
     kinds = {Path(p).suffix for p in texts}
     assert {".html", ".xlsx", ".csv", ".json", ".ipynb"} <= kinds
-    failed = (out / "2026-10.failed" / "order_sla_audit.ipynb").read_text(encoding="utf-8")
-    assert "orders.csv, row 2, column 渠道 (channel)" in failed and "138****5698" in failed
     leaks = {path: found for path, text in texts.items() if (found := leaks_in(text))}
     assert leaks == {}, leaks
     assert not any(re.search(r"(/tmp/|/root/|/home/|/work/)", t) for p, t in texts.items() if p.endswith(".ipynb"))

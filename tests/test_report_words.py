@@ -9,7 +9,9 @@ from openpyxl import load_workbook
 
 from opskit.batch import write_month_outputs
 from opskit.locale import catalogue
-from opskit.report.notebooks import REVIEWS, review_class
+from opskit.month import MonthResult, open_review
+from opskit.report.html import headline_html
+from opskit.report.notebooks import REVIEWS
 
 CODES = {
     code
@@ -42,7 +44,7 @@ def untranslated(frame: pd.DataFrame) -> list:
 
 @pytest.fixture(scope="module", params=list(REVIEWS))
 def review(request):
-    return review_class(request.param).open(SAMPLES, "2026-10", lang="zh")
+    return open_review(request.param, SAMPLES, "2026-10", lang="zh", cache=False, history=False)
 
 
 def test_no_untranslated_code_in_any_zh_table(review):
@@ -58,9 +60,8 @@ def test_zh_findings_read_chinese(review):
 
 
 def test_headline_labels_and_titles_state_the_policy_in_force():
-    cls = review_class("order_sla_audit")
     policy = {"rules": {"ORD-003": {"limit": 36, "by_channel": {"wechat": 48}}}}
-    review = cls.open(SAMPLES, "2026-10", lang="zh", policy=policy)
+    review = open_review("order_sla_audit", SAMPLES, "2026-10", lang="zh", policy=policy, cache=False, history=False)
     labels = review.kpi_view()["指标"].tolist()
     assert "36小时内发货率（微信48小时）" in labels and not any("24小时内发货" in x for x in labels)
     rules = review.rules_view()
@@ -68,12 +69,12 @@ def test_headline_labels_and_titles_state_the_policy_in_force():
     assert rules.loc["ORD-003", "标准"] == "36小时"
     summary = review.summary_view().set_index("规则")
     assert summary.loc["ORD-003", "规则名称"] == "付款后36小时内发货（微信48小时）"
-    assert "36小时内发货率（微信48小时）" in review.headline_html()
+    assert "36小时内发货率（微信48小时）" in headline_html(review)
     assert all("24小时内发货" not in title for title in review.findings["title"])
 
 
 def test_headline_figures_read_at_a_glance(review):
-    html = review.headline_html()
+    html = headline_html(review)
     if review.name == "order_sla_audit":
         assert "24小时内发货率" in html and "%" in html
     if review.name == "promotion_review":
@@ -83,7 +84,7 @@ def test_headline_figures_read_at_a_glance(review):
 @pytest.fixture(scope="module")
 def workbook(tmp_path_factory):
     staging = tmp_path_factory.mktemp("staging")
-    write_month_outputs(staging, SAMPLES, "2026-10", None, None, "zh", list(REVIEWS))
+    write_month_outputs(staging, MonthResult.compute(SAMPLES, "2026-10"), "zh", list(REVIEWS))
     return staging
 
 

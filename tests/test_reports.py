@@ -11,15 +11,17 @@ from helpers import ROOT, SAMPLES, report_entries
 from openpyxl import load_workbook
 
 from opskit.batch import run_month
+from opskit.month import open_review
 from opskit.report.dashboard import ReviewApp
 from opskit.report.excel import write_workbook
+from opskit.report.html import error_html
 from opskit.report.notebooks import REVIEWS
 from opskit.reviews.orders.review import OrderSlaReview
 
 
 @pytest.fixture(scope="module")
 def review():
-    return OrderSlaReview.open(SAMPLES, "2026-10", lang="en")
+    return open_review(OrderSlaReview, SAMPLES, "2026-10", lang="en")
 
 
 def test_headline_figures(review):
@@ -34,7 +36,7 @@ def test_review_only_checks_its_rules_and_labels_by_language(review):
     assert set(review.findings["rule_id"]) == {f"ORD-{i:03d}" for i in range(1, 11)}
     # the finding's id and whether it recurs come first, the managers' follow-up columns last
     assert list(review.findings_view().columns[:5]) == ["Finding id", "Also last month", "Rule", "Item", "Observed"]
-    zh = OrderSlaReview.open(SAMPLES, "2026-10", lang="zh")
+    zh = open_review(OrderSlaReview, SAMPLES, "2026-10", lang="zh")
     assert list(zh.findings_view().columns[:5]) == ["编号", "上月也出现", "规则", "对象", "实际值"]
     assert list(zh.findings_view().columns[-3:]) == ["责任人", "整改状态", "整改说明"]
     assert zh.rules_view().loc["ORD-003", "规则名称"] == "付款后24小时内发货"
@@ -43,11 +45,11 @@ def test_review_only_checks_its_rules_and_labels_by_language(review):
 def test_bad_data_becomes_a_plain_message_when_not_strict(tmp_path):
     (tmp_path / "2026-10").mkdir()
     (tmp_path / "2026-10" / "orders.csv").write_text("订单编号,渠道,下单时间\nA,京东,2026-10-05\n", encoding="utf-8")
-    review = OrderSlaReview.open(tmp_path, "2026-10", strict=False)
+    review = open_review(OrderSlaReview, tmp_path, "2026-10", strict=False)
     assert review.error.startswith("orders.csv, row 2, column 渠道 (channel)")
-    assert "Traceback" not in review.error_html() and "京东" in review.error_html()
+    assert "Traceback" not in error_html(review) and "京东" in error_html(review)
     with pytest.raises(Exception, match="row 2"):
-        OrderSlaReview.open(tmp_path, "2026-10", strict=True)
+        open_review(OrderSlaReview, tmp_path, "2026-10", strict=True)
 
 
 def test_app_months_come_from_the_data_root_and_filters_narrow_the_table(review):
@@ -127,7 +129,7 @@ def test_batch_html_shows_the_findings(batch):
 
 def test_batch_workbook_sheets(batch):
     wb = load_workbook(batch[1] / "opskit-2026-10.xlsx")
-    assert wb.sheetnames[:3] == ["汇总", "关键指标", "订单时效审计"]
+    assert wb.sheetnames[:4] == ["汇总", "关键指标", "审计说明", "订单时效审计"]
     assert "客服统计" in wb.sheetnames and "客服统计-7天内重复咨询" in wb.sheetnames
     ws = wb["订单时效审计"]
     assert ws.freeze_panes == "A4" and ws.auto_filter.ref
@@ -145,31 +147,15 @@ def test_rerun_replaces_the_month_and_leaves_no_staging(batch, tmp_path):
     assert report_entries(out) == ["2026-10"] and (out / "opskit-history.sqlite").exists()
 
 
-def test_broken_input_fails_naming_notebook_and_cell(tmp_path):
+def test_broken_input_stops_before_any_report_naming_file_row_and_column(tmp_path):
     bad = tmp_path / "data" / "2026-10"
     shutil.copytree(SAMPLES / "2026-10", bad)
     text = (bad / "orders.csv").read_text(encoding="gb18030").replace("天猫旗舰店", "京东", 1)
     (bad / "orders.csv").write_text(text, encoding="gb18030")
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "opskit.cli",
-            "run",
-            str(tmp_path / "data"),
-            "--month",
-            "2026-10",
-            "--out",
-            str(tmp_path / "out"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    assert out.returncode != 0
-    # cell 3: papermill's injected parameters cell runs second
-    assert "order_sla_audit: FAILED: cell 3 (import opskit): DataError: orders.csv, row 2" in out.stdout
-    assert "opskit run: order_sla_audit failed at cell 3" in out.stderr and "京东" in out.stderr
-    assert "findings.csv" not in out.stdout
-    assert not (tmp_path / "out" / "2026-10.failed" / "order_sla_audit.html").exists()
-    assert report_entries(tmp_path / "out") == ["2026-10.failed"]  # no complete month to keep, none made
+    command = [sys.executable, "-m", "opskit.cli", "run", str(tmp_path / "data"), "--month", "2026-10"]
+    out = subprocess.run([*command, "--out", str(tmp_path / "out")], capture_output=True, text=True, cwd=ROOT)
+    # the month is computed once, before any notebook: bad data stops the run with one message
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.startswith("opskit run: orders.csv, row 2, column 渠道 (channel): cannot read '京东'")
+    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()

@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 
 from opskit import OpskitError
 from opskit.batch import run_month
+from opskit.month import open_review
 from opskit.report.masking import mask_frame, mask_text
 from opskit.reviews.orders.review import OrderSlaReview
 from opskit.serve import check_notebooks_folder
@@ -41,13 +42,13 @@ def test_mask_frame_masks_personal_columns_by_name_or_label():
 
 
 def test_analysts_see_raw_data_and_managers_masked(monkeypatch):
-    monkeypatch.delenv("OPSKIT_AUDIENCE", raising=False)
-    review = OrderSlaReview.open(SAMPLES, "2026-10", lang="en")
+    monkeypatch.setenv("OPSKIT_AUDIENCE", "manager")  # the audience is a parameter, never read from the environment
+    review = open_review(OrderSlaReview, SAMPLES, "2026-10", lang="en")
     raw = review.findings_view().set_index("Rule").loc["ORD-007", "Finding"]
     assert "6228 4800 1111 2222" in raw
-    monkeypatch.setenv("OPSKIT_AUDIENCE", "manager")
-    assert "6228 **** 2222" in review.findings_view().set_index("Rule").loc["ORD-007", "Finding"]
-    unmasked = OrderSlaReview.open(SAMPLES, "2026-10", lang="en", policy={"masking": False})
+    manager = OrderSlaReview(review.month_result, "en", audience="manager")
+    assert "6228 **** 2222" in manager.findings_view().set_index("Rule").loc["ORD-007", "Finding"]
+    unmasked = open_review(OrderSlaReview, SAMPLES, "2026-10", lang="en", audience="manager", policy={"masking": False})
     assert "6228 4800 1111 2222" in unmasked.findings_view().set_index("Rule").loc["ORD-007", "Finding"]
 
 
@@ -94,7 +95,7 @@ def test_analysts_check_output_is_raw():
 
 def test_serve_refuses_links_out_of_the_notebooks_folder(tmp_path):
     folder = tmp_path / "notebooks"
-    shutil.copytree(ROOT / "notebooks", folder)
+    shutil.copytree(ROOT / "opskit" / "notebooks", folder)
     check_notebooks_folder(folder)
     os.symlink("/etc", folder / "elsewhere")
     with pytest.raises(OpskitError, match="links outside"):
@@ -112,7 +113,7 @@ def test_opskit_never_writes_into_a_data_folder(tmp_path):
         cwd=ROOT,
     )
     assert run_month(data, "2026-10", tmp_path / "out", notebooks=["stocktake_variance"]) == 0
-    OrderSlaReview.open(data, "2026-10").save_kpis(None)
+    open_review(OrderSlaReview, data, "2026-10").kpis()
     assert {p: p.stat().st_mtime_ns for p in data.rglob("*")} == before
 
 

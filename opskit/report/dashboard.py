@@ -1,8 +1,10 @@
 """The widget app behind every dashboard: a month picker, filters, and outputs redrawn in place.
 
-The month is chosen among the `YYYY-MM/` folders under the data root (viewers never type a path);
-filters narrow the findings table by rule, channel and date. `filtered()` is a pure function of
-the widget values, so the app is tested without a browser.
+The month is chosen among the `YYYY-MM/` folders under the data root (viewers never type a path)
+and opened from its computed result (`opskit.month`), never loaded and checked again here. Nothing
+is hidden on first render: filters start open, every finding of the review is listed, and a filter
+narrows the headline figures and charts as well as the tables, with a line saying what is filtered.
+`filtered()` is a pure function of the widget values, so the app is tested without a browser.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import html
 import sys
 import traceback
 from pathlib import Path
+from typing import Any
 
 import ipywidgets as W
 import pandas as pd
@@ -18,8 +21,9 @@ from IPython.display import HTML, display
 
 from ..loader import month_folders
 from ..locale import cell_codes
+from . import html as render
 from .i18n import t
-from .review import TABLE_CSS, Review, table_html
+from .review import Review
 
 
 class ReviewApp:
@@ -33,9 +37,11 @@ class ReviewApp:
         as_of: str | None = None,
         policy: str | Path | None = None,
         lang: str = "zh",
+        audience: str = "analyst",
         history: str | None = None,
     ) -> None:
-        self.review_cls, self.data_root, self.as_of, self.policy, self.lang = review_cls, data_root, as_of, policy, lang
+        self.review_cls, self.data_root, self.as_of, self.policy = review_cls, data_root, as_of, policy
+        self.lang, self.audience = lang, audience
         self.history = history  # the history store: follow-up and earlier months of each month shown
         months = month_folders(data_root)
         current = (review.month if review and review.month else month) or (months[-1] if months else None)
@@ -53,7 +59,7 @@ class ReviewApp:
         self.table = W.Output()
         self.table.add_class("opskit-findings-output")
         filters = W.HBox([*self.choices.values(), self.start, self.end], layout=W.Layout(flex_flow="row wrap"))
-        self.container = W.VBox([self.month, self.head, filters, self.table])
+        self.container = W.VBox([self.month, filters, self.head, self.table])
         self.review = review
         self._filling = False
         self.month.observe(lambda change: self.reload(), names="value")
@@ -62,29 +68,35 @@ class ReviewApp:
         if review is None:
             self.reload()
         else:
-            self.draw_head()
+            self.fill_filters()
+            self.redraw()
 
     # ------------------------------------------------------------------ state
 
     def reload(self) -> None:
-        """Load and check the chosen month, then draw everything again."""
+        """Open the chosen month's computed result, reset the filters to open, then draw everything."""
         if self.month.value is None:
             return
+        from ..month import open_review
+
         self.review = None  # nothing of the previous month may stay on screen, whatever happens next
         try:
-            self.review = self.review_cls.open(
+            self.review = open_review(
+                self.review_cls,
                 self.data_root,
                 self.month.value,
                 as_of=self.as_of,
                 policy=self.policy,
                 lang=self.lang,
+                audience=self.audience,
                 strict=False,
                 history=self.history,
             )
+            self.fill_filters()
         except Exception:  # noqa: BLE001 - a viewer gets a plain message; the log gets the traceback
             self.fail()
             return
-        self.draw_head()
+        self.redraw()
 
     def fail(self) -> None:
         """Replace everything shown by one plain message in the page's language (the traceback goes to the
@@ -102,7 +114,7 @@ class ReviewApp:
         self.table.clear_output()
         with self.head:
             self.head.clear_output()
-            display(HTML(f'{TABLE_CSS}<div class="opskit-error">{message}</div>'))
+            display(HTML(f'{render.TABLE_CSS}<div class="opskit-error">{message}</div>'))
 
     @property
     def rule(self) -> W.Dropdown:
@@ -112,54 +124,68 @@ class ReviewApp:
     def channel(self) -> W.Dropdown:
         return self.choices["channel"]
 
+    def selection(self) -> dict[str, Any]:
+        return {column: widget.value for column, widget in self.choices.items() if widget.value}
+
+    def view(self) -> Review | None:
+        """The review narrowed to what the filters keep (the review itself when nothing is chosen)."""
+        if self.review is None or self.review.error:
+            return self.review
+        return self.review.narrowed(self.selection(), self.start.value, self.end.value)
+
     def filtered(self) -> pd.DataFrame:
-        findings = self.review.browse() if self.review else pd.DataFrame()
-        if findings.empty:
-            return findings
-        keep = pd.Series(True, index=findings.index)
-        for column, widget in self.choices.items():
-            if widget.value:
-                keep &= findings[column].astype("str") == widget.value
-        when = pd.to_datetime(findings["when"])
-        if self.start.value:
-            keep &= when >= pd.Timestamp(self.start.value)
-        if self.end.value:
-            keep &= when < pd.Timestamp(self.end.value) + pd.Timedelta(days=1)
-        return findings[keep]
+        """The findings the filters keep (findings without a time are kept whatever the dates)."""
+        view = self.view()
+        return view.findings if view is not None and not view.error else pd.DataFrame()
+
+    def filtered_browse(self) -> pd.DataFrame:
+        """The review's own table (the stock-take reconciliation) as the filters narrow it."""
+        view = self.view()
+        return view.browse() if view is not None and not view.error else pd.DataFrame()
 
     # ------------------------------------------------------------------ drawing
 
-    def draw_head(self) -> None:
-        try:
-            self._draw_head()
-        except Exception:  # noqa: BLE001 - see fail()
-            self.fail()
-
-    def _draw_head(self) -> None:
+    def fill_filters(self) -> None:
+        """Every filter starts open (all values, no dates), offering the values the month has."""
         review = self.review
         self._filling = True
         try:
-            findings = review.browse() if review and not review.error else pd.DataFrame()
+            found = review.filterable_findings() if review and not review.error else pd.DataFrame()
+            browse = review.browse() if review and not review.error else pd.DataFrame()
             all_ = t("all", self.lang)
             for column, widget in self.choices.items():
-                values = findings[column].dropna().astype("str").unique() if column in findings else []
+                values = set()
+                for frame in (found, browse):
+                    if column in frame:
+                        values |= set(frame[column].dropna().astype("str").unique())
                 names = cell_codes(self.lang)  # a channel or ticket type is offered by its name, filtered by its code
                 widget.options = [(all_, "")] + [(names.get(v, v), v) for v in sorted(values)]
                 widget.value = ""
-            if review and review.month:
-                period = pd.Period(review.month, "M")
-                self.start.value, self.end.value = period.start_time.date(), period.end_time.date()
-            else:
-                self.start.value = self.end.value = None
+            self.start.value = self.end.value = None
         finally:
             self._filling = False
-        with self.head:
-            self.head.clear_output(wait=True)
-            if review is None:
-                display(HTML(""))
-            else:
-                review.display_head()
-        self._redraw()
+
+    def head_html(self, view: Review) -> str:
+        """Headline figures (narrowed), what is filtered, the audit's context: above the charts."""
+        if view.error:
+            return render.error_html(view)
+        scope = f'<div class="opskit-filtered">{view.scope_text()}</div>'
+        return render.headline_html(view) + scope + render.context_html(view)
+
+    def tables_html(self, view: Review) -> str:
+        """The rule summary and the review's tables: below the charts."""
+        return render.summary_html(view) + render.tables_html(view) + render.carried_html(view)
+
+    def findings_html(self, view: Review) -> str:
+        """Every finding the filters keep, and the review's own table (the reconciliation) below it."""
+        shown = view.findings
+        label = f"{t('findings_table', self.lang)}: {len(shown)} {t('n_rows', self.lang)}"
+        body = f'<h4 class="opskit-count">{label}</h4>' + render.table_html(view.findings_view(shown))
+        if view.browse_title != "findings_table":
+            rows = view.browse()
+            title = f"{t(view.browse_title, self.lang)}: {len(rows)} {t('n_rows', self.lang)}"
+            body += f'<h4 class="opskit-browse-count">{title}</h4>' + render.table_html(view.browse_view(rows))
+        return body
 
     def redraw(self) -> None:
         try:
@@ -168,12 +194,43 @@ class ReviewApp:
             self.fail()
 
     def _redraw(self) -> None:
-        if self.review is None or self.review.error:
-            self.table.clear_output()  # at once: a deferred clear waits for output that never comes
-            return
-        with self.table:
-            self.table.clear_output(wait=True)
-            shown = self.filtered()
-            label = f"{t(self.review.browse_title, self.lang)}: {len(shown)} {t('n_rows', self.lang)}"
-            caption = f'<h4 class="opskit-count">{label}</h4>'
-            display(HTML(caption + table_html(self.review.browse_view(shown))))
+        view = self.view()
+        with self.head:
+            self.head.clear_output(wait=True)
+            if view is not None:
+                display(HTML(self.head_html(view)))
+                if not view.error:
+                    for fig in view.charts():
+                        display(fig)
+                    display(HTML(self.tables_html(view)))
+        if view is None or view.error:
+            self.table.clear_output()  # at once, after the head says why: a deferred clear waits for output
+        else:
+            with self.table:
+                self.table.clear_output(wait=True)
+                display(HTML(self.findings_html(view)))
+
+
+def show(
+    review: Review,
+    interactive: bool,
+    data_root: str | Path | None = None,
+    *,
+    as_of: str | None = None,
+    policy: str | Path | None = None,
+) -> W.VBox | None:
+    """What a review notebook's last cell shows: the widget app (JupyterLab, Voila) or the static
+    report (the batch's HTML)."""
+    if not interactive:
+        render.report(review)
+        return None
+    return ReviewApp(
+        type(review),
+        data_root or (review.data_root or ""),
+        review=review,
+        as_of=as_of,
+        policy=policy,
+        lang=review.lang,
+        audience=review.audience,
+        history=review.history_url,
+    ).container

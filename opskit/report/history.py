@@ -74,7 +74,9 @@ def _previous_from_data_root(ctx: MonthContext, review_cls: type[Review], data_r
     try:
         if previous not in month_folders(data_root):
             return
-        before = review_cls.open(data_root, previous, policy=policy, lang="en")
+        from ..month import open_review
+
+        before = open_review(review_cls, data_root, previous, policy=policy, lang="en", history=False)
     except OpskitError:
         return  # that month's own review reports its data errors
     kpis = {k: v for k, v in before.kpis().items() if not isinstance(v, str)}

@@ -28,16 +28,15 @@ def fingerprint(folder: Path) -> tuple:
 
 
 def month_summary(root: Path, month: str) -> dict[str, Any]:
-    """Load and check one month; the figures the landing page shows, or the data error in one sentence."""
+    """The month's computed result (the one its dashboards open, from the cache when its files are
+    unchanged); the figures the landing page shows, or the data error in one sentence."""
     from ..errors import OpskitError
-    from ..loader import load
+    from ..month import cached
     from ..reviews import FAMILIES
-    from ..runner import run_checks
 
     summary: dict[str, Any] = {"month": month, "as_of": "", "reviews": {}, "error": ""}
     try:
-        data = load(root, month)
-        result = run_checks(data, month)
+        result = cached(root, month)
     except OpskitError as exc:
         summary["error"] = str(exc)
         return summary

@@ -1,7 +1,9 @@
 """The review notebooks are thin and alike; they are written from one template so they stay so.
 
-`python -m opskit.report.notebooks` rewrites `notebooks/*.ipynb` (without outputs except the
-cells nbval checks, which are filled by running them once).
+They ship inside the package (`opskit/notebooks/`), so a wheel install runs the batch and the
+dashboards; `python -m opskit.report.notebooks` rewrites them (without outputs except the cells
+nbval checks, which are filled by running them once). The notebook list, titles and review classes
+come from the family registry (`opskit.reviews`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from pathlib import Path
 from ..reviews import BY_NOTEBOOK, FAMILIES
 
 REVIEWS = [f.notebook for f in FAMILIES]
-NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 
 
 def review_class(name: str):
@@ -22,13 +24,14 @@ def review_class(name: str):
 PARAMETERS = """\
 import os
 
-data_root = os.environ.get("OPSKIT_DATA_ROOT", "../data_samples")  # a root of YYYY-MM/ folders, or one month
+data_root = os.environ.get("OPSKIT_DATA_ROOT", "../../data_samples")  # a root of YYYY-MM/ folders, or one month
 month = None  # e.g. "2026-10"; None: the latest month under data_root
 as_of = None  # e.g. "2026-11-01 00:00"; None: the first instant of the next month
 policy = None  # a policy YAML overriding the defaults
 lang = "zh"  # "zh" or "en"
+audience = os.environ.get("OPSKIT_AUDIENCE", "analyst")  # "manager": personal data masked
 interactive = True  # widgets (JupyterLab, Voila); False: the static report of the batch
-output_dir = None  # where the batch collects headline figures
+result = None  # a month result the batch computed and saved; None: computed here (cached)
 history = os.environ.get("OPSKIT_HISTORY")  # history store (URL or file); None: the month before from data_root"""
 
 
@@ -36,23 +39,21 @@ def notebook(name: str):
     import nbformat.v4 as nbf
 
     family = BY_NOTEBOOK[name]
-    module, cls = f"opskit.reviews.{family.name}.review", family.review.partition(":")[2]
     title, about = family.title, family.about
     cells = [
         nbf.new_markdown_cell(f"# {title}\n\n{about}"),
         nbf.new_code_cell(PARAMETERS, metadata={"tags": ["parameters"]}),
         nbf.new_code_cell(
             "import opskit\n"
-            f"from {module} import {cls}\n\n"
-            f"review = {cls}.open(\n"
-            "    data_root, month, as_of=as_of, policy=policy, lang=lang, strict=not interactive, history=history\n"
-            ")\n"
+            "from opskit.month import open_review\n"
+            "from opskit.report.dashboard import show\n\n"
+            f"review = open_review({name!r}, data_root, month, as_of=as_of, policy=policy, lang=lang,\n"
+            "                     audience=audience, saved=result, strict=not interactive, history=history)\n"
             "data, findings = review.data, review.findings  # to explore: data['orders'], opskit.summary(findings)"
         ),
         nbf.new_code_cell("# NBVAL_CHECK_OUTPUT\nreview.rules_view()"),
-        nbf.new_code_cell("kpis = review.save_kpis(output_dir)"),
         nbf.new_code_cell(
-            "review.dashboard(data_root, as_of=as_of, policy=policy) if interactive else review.report()",
+            "show(review, interactive, data_root, as_of=as_of, policy=policy)",
             metadata={"tags": ["nbval-ignore-output"]},
         ),
     ]

@@ -1,42 +1,33 @@
-"""A monthly review: its data and findings, headline figures, charts and tables, in one object.
+"""A monthly review's figures: headline figures, charts, tables and findings views of one computed month.
 
-Each notebook makes one `Review` and asks it to `report()` (static, for papermill and HTML) or
-`dashboard()` (widgets, for JupyterLab and Voila). Subclasses only say what their review shows.
+A `Review` is a pure function of a `MonthResult` (`opskit.month`): it reads no file and writes none,
+and the language and the audience (analyst or manager, who sees personal data masked) are plain
+parameters. `opskit.report.html` renders it statically (the batch's reports), `opskit.report.dashboard`
+as a widget app; subclasses only say what their review shows.
 """
 
 from __future__ import annotations
 
-import html
-import json
-import warnings
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..errors import OpskitError, OpskitNotice
-from ..loader import Data, Unloaded, load
-from ..runner import CheckResult, run_checks
 from .charts import chart_lang
-from .files import atomic_write_text
-from .i18n import columns, figure_text, localize_cells, present, status_text, t
-from .masking import PERSONAL_COLUMNS, for_managers, mask_frame
+from .i18n import columns, figure_text, localize_cells, status_text, t
+from .masking import PERSONAL_COLUMNS, mask_frame
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..month import MonthResult, MonthSource
 
 if TYPE_CHECKING:
     from ..history_store import MonthContext
 
 FINDING_VIEW = ["rule_id", "key", "observed", "limit", "unit", "message", "channel", "when", "source"]
-SUMMARY_VIEW = ["rule_id", "title", "checked", "failed", "share_failed", "pending", "source_clause"]
-TABLE_CSS = (
-    "<style>.opskit-table{border-collapse:collapse;font-size:12px;margin:4px 0 12px}"
-    ".opskit-table th{background:#eef3f8;text-align:left;padding:3px 8px;border-bottom:1px solid #9bb}"
-    ".opskit-table td{padding:2px 8px;border-bottom:1px solid #e5e5e5;vertical-align:top;text-align:left!important}"
-    ".opskit-table th,.opskit-table thead tr{text-align:left!important}"
-    ".opskit-kpi{display:inline-block;margin:4px 18px 8px 0}.opskit-kpi b{display:block;font-size:20px}"
-    ".opskit-change{display:block;color:#555}"
-    ".opskit-error{color:#8a1f11;background:#fbeaea;padding:8px 12px;border-radius:4px}</style>"
-)
+SUMMARY_VIEW = ["rule_id", "title", "checked", "failed", "share_failed", "pending", "status", "source_clause"]
+AUDIENCES = ("analyst", "manager")
 
 
 class Review:
@@ -46,57 +37,93 @@ class Review:
     rules: ClassVar[str] = ""
     filters: ClassVar[tuple[str, ...]] = ("rule_id", "channel")
     browse_title: ClassVar[str] = "findings_table"
+    items: ClassVar[tuple[str, str] | None] = None  # (dataset, time column) a dashboard filter narrows
+    shared_frames: ClassVar[tuple[str, ...]] = ()  # frames from other months, kept however the view is narrowed
 
     def __init__(
-        self, data: Data | Unloaded | None, result: CheckResult | None, lang: str = "zh", error: str | None = None
-    ):
-        self.data, self.result, self.lang, self.error = data, result, lang, error
-        self.data_root: Path | None = None
+        self,
+        result: MonthResult | None,
+        lang: str = "zh",
+        audience: str = "analyst",
+        error: str | None = None,
+    ) -> None:
+        if audience not in AUDIENCES:
+            raise ValueError(f"audience is one of {AUDIENCES}, not {audience!r}")
+        self.month_result, self.lang, self.audience, self.error = result, lang, audience, error
+        self.result = result.check_result(self.rules) if result is not None else None
+        self.data = result.data if result is not None else None
+        self.data_root = result.data_root if result is not None else None
+        self.scope: dict[str, Any] = {}
+        self._local: dict[str, Any] | None = None  # a narrowed view's own frames
         self._history: MonthContext | None = None  # earlier months (opskit.report.history), when known
         self._history_from: dict[str, Any] | None = None  # how to read them, on first use
         self.history_url: str | None = None
-        self._cache: dict[str, Any] = {}
-
-    def cached(self, name: str, make):
-        """Figures several views need (reconciliation, trend) are computed once per review."""
-        if name not in self._cache:
-            self._cache[name] = make()
-        return self._cache[name]
-
-    # ------------------------------------------------------------------ building
 
     @classmethod
-    def open(
-        cls,
-        data_root: str | Path,
-        month: str | None = None,
-        *,
-        as_of: str | None = None,
-        policy: str | Path | None = None,
-        lang: str = "zh",
-        strict: bool = True,
-        history: str | bool | None = None,
-    ) -> Review:
-        """Load and check one month; with `strict=False` bad data becomes a message instead of an error.
+    def across_months(cls, result: MonthResult, month: MonthSource) -> dict[str, pd.DataFrame]:
+        """Frames this review needs from other months of the data root, computed once with the month
+        (`month("2026-09")` gives that month's data or None, `month.months()` the months there are);
+        the review itself never reads a file."""
+        return {}
 
-        `history` is the history store's URL (or file); without one, the month before is read from the
-        data root. `history=False` skips earlier months altogether.
-        """
-        try:
-            with warnings.catch_warnings():  # the review shows its own notices; no stderr text in reports
-                warnings.simplefilter("ignore", OpskitNotice)
-                data = load(data_root, month)
-                result = run_checks(data, month or data.month, as_of, policy, cls.rules, lang)
-        except OpskitError as exc:
-            if strict:
-                raise
-            return cls(Unloaded(exc), None, lang, error=str(exc))
-        review = cls(data, result, lang)
-        review.data_root = Path(data_root)
-        if history is not False:
-            review.history_url = history or None
-            review._history_from = {"data_root": data_root, "as_of": as_of, "policy": result.policy}
-        return review
+    def cached(self, name: str, make: Callable[[], Any]) -> Any:
+        """Figures several views need (reconciliation, trend) are computed once per month and kept
+        with it, so a saved month comes back with them."""
+        if self.month_result is None:
+            return make()
+        key = f"{self.name}:{name}"
+        frames = self.month_result.frames
+        if self._local is not None and name not in self.shared_frames:
+            frames = self._local
+        if key not in frames:
+            frames[key] = make()
+        return frames[key]
+
+    # ------------------------------------------------------------------ narrowing (dashboard filters)
+
+    def narrowed(self, choices: dict[str, str], start: Any = None, end: Any = None) -> Review:
+        """The same review over what the filters keep: its items (orders, tickets, promotions) by the
+        filter columns they have and by date (from `start` to `end` inclusive), the family's rules
+        run again on them so rates stay exact, and the findings by every filter. A finding or item
+        without a time is never dropped by a date filter."""
+        choices = {k: v for k, v in choices.items() if v not in (None, "")}
+        if self.month_result is None or (not choices and start is None and end is None):
+            return self
+        import copy
+
+        from ..runner import run_checks
+
+        view = copy.copy(self)
+        view.scope = {
+            **choices,
+            **({"from": start} if start is not None else {}),
+            **({"to": end} if end is not None else {}),
+        }
+        view._local = {}
+        item_filters = {k: v for k, v in choices.items() if k != "rule_id"}
+        if self.items and (item_filters or start is not None or end is not None):
+            dataset, when = self.items
+            data = self.data
+            if dataset in data:
+                frame = data[dataset]
+                keep = _keep(frame, {k: v for k, v in item_filters.items() if k in frame}, when, start, end)
+                data = copy.copy(data)
+                data.frames = {**data.frames, dataset: frame[keep]}
+                view.data = data
+                view.result = run_checks(data, self.month, self.result.as_of, self.result.policy, self.rules)
+        found = view.filterable_findings()
+        keep = _keep(found, {k: v for k, v in choices.items() if k in found}, "when", start, end)
+        r = view.result
+        view.result = type(r)(found[keep].reset_index(drop=True), r.summary, r.month, r.as_of, r.policy, r.notices)
+        return view
+
+    def scope_text(self) -> str:
+        """What the view is narrowed to, in words (the page says what is filtered)."""
+        if not self.scope:
+            return t("not_filtered", self.lang)
+        parts = [f"{t(k, self.lang)} = {v}" for k, v in self.scope.items()]
+        note = f" ({t('no_time', self.lang)})" if {"from", "to"} & set(self.scope) else ""
+        return f"{t('filtered_by', self.lang)}: " + ", ".join(parts) + note
 
     @property
     def history(self) -> MonthContext | None:
@@ -199,20 +226,34 @@ class Review:
         return self.result.policy if self.result else None
 
     def summary_view(self) -> pd.DataFrame:
-        summary = self.result.summary if self.result else pd.DataFrame(columns=SUMMARY_VIEW)
+        """The rule summary with each rule's state: ran, skipped (and why) or pending, never a bare 0 of 0."""
+        if self.month_result is None:
+            return pd.DataFrame(columns=columns(SUMMARY_VIEW, self.lang).values())
+        summary = self.result.summary
+        status = self.month_result.rule_status().set_index("rule_id").reindex(summary["rule_id"])
+        state = status["state"].map(lambda s: t(f"state_{s}", self.lang)).to_numpy()
+        why = status["why"].fillna("").to_numpy()
         view = summary.assign(
             title=summary["title_zh"] if self.lang == "zh" else summary["title"],
-            status=status_text(summary["status"].astype("str"), self.lang),
-        ).reindex(columns=SUMMARY_VIEW)
+            status=[f"{s}: {w}" if w else s for s, w in zip(state, why, strict=True)],
+        )
+        skipped = (status["state"] == "skipped").to_numpy()
+        pending = (status["state"] == "pending").to_numpy()
+        said = status_text(summary["status"].astype("str"), self.lang).to_numpy()
+        counts = [f"{s}: {n}" for s, n in zip(state, summary["pending"], strict=True)]
+        view["status"] = [said[i] if skipped[i] else counts[i] if pending[i] else state[i] for i in range(len(view))]
+        view = view.reindex(columns=SUMMARY_VIEW)
         return view.rename(columns=columns(SUMMARY_VIEW, self.lang))
 
     def findings_view(self, findings: pd.DataFrame | None = None, *, followup: bool = True) -> pd.DataFrame:
         """The findings as shown; with earlier months known, with their id, recurrence and follow-up (整改)."""
         source = self.findings if findings is None else findings
         frame = source.reindex(columns=FINDING_VIEW)
-        if self.masked and self.result is not None and len(frame):
-            # personal message parameters masked by kind, not by guessing at the text
-            frame = frame.assign(message=self.result.messages(self.lang, mask=True).reindex(frame.index))
+        if self.result is not None and self.result.params is not None and len(frame):
+            # words rendered late, in the reader's language; personal parameters masked by kind for managers
+            said = self.result.messages(self.lang, mask=self.masked)
+            kept = frame.index.isin(said.index)
+            frame = frame.assign(message=said.reindex(frame.index).where(kept, frame["message"]))
         view = self.shown(frame).rename(columns=columns(FINDING_VIEW, self.lang))
         if self.history is None or not followup:
             return view
@@ -220,11 +261,41 @@ class Review:
 
         return with_followup(view, source, self)
 
+    def context(self) -> dict[str, Any]:
+        """What a reader needs to trust the figures: the audit cut-off, the data folder and when each
+        file was exported, the rules skipped and why, and what loading noticed."""
+        m = self.month_result
+        if m is None:
+            return {}
+        return {
+            "as_of": f"{m.as_of:%Y-%m-%d %H:%M}",
+            "folder": m.folder_label,
+            "files": [(f.name, f"{f.modified:%Y-%m-%d %H:%M}", f.size) for f in m.files],
+            "skipped": {r: why for r, why in m.skipped().items() if r in set(self.result.summary["rule_id"])},
+            "notices": list(m.notices),
+        }
+
+    def changes(self) -> dict[str, float]:
+        """Each numeric headline figure's change against the previous month, when the data root has it."""
+        m = self.month_result
+        before = m.previous_kpis.get(self.name, {}) if m is not None else {}
+        out = {}
+        for key, value in self.kpis().items():
+            old = before.get(key)
+            if (
+                isinstance(value, int | float)
+                and isinstance(old, int | float)
+                and not pd.isna(value)
+                and not pd.isna(old)
+            ):
+                out[key] = round(value - old, 4)
+        return out
+
     @property
     def masked(self) -> bool:
         """Whether personal data is masked: for managers, unless the policy turns masking off."""
         policy_allows = self.result.policy.masking if self.result else True
-        return policy_allows and for_managers()
+        return policy_allows and self.audience == "manager"
 
     def shown(self, frame: pd.DataFrame) -> pd.DataFrame:
         """A frame as the audience may see it: codes shown by their names in the review's language, and
@@ -232,100 +303,21 @@ class Review:
         frame = localize_cells(frame, self.lang)
         return mask_frame(frame, {c: t(c, self.lang) for c in PERSONAL_COLUMNS}) if self.masked else frame
 
-    # ------------------------------------------------------------------ output
-
-    def save_kpis(self, output_dir: str | Path | None) -> dict[str, Any]:
-        """Record the headline figures for the batch's `kpis.json` (nothing when run interactively)."""
-        figures = {"review": self.name, "month": self.month, **self.kpis()}
-        if output_dir:
-            path = Path(output_dir) / "kpis" / f"{self.name}.json"
-            atomic_write_text(path, json.dumps(figures, ensure_ascii=False, indent=1, default=_jsonable))
-        return figures
-
-    def headline_html(self) -> str:
-        from .history import change_text, previous_kpis
-
-        before = previous_kpis(self)
-        cells = "".join(
-            f'<div class="opskit-kpi">{html.escape(t(k, self.lang, self.policy))}'
-            f"<b>{html.escape(figure_text(k, v, self.lang))}</b>"
-            f'<small class="opskit-change">{html.escape(change_text(k, v, before.get(k), self.lang))}</small></div>'
-            for k, v in self.kpis().items()
-        )
-        return f"{TABLE_CSS}<h3>{html.escape(self.title)} · {html.escape(self.month)}</h3><div>{cells}</div>"
-
-    def error_html(self) -> str:
-        message = html.escape(self.error or "")  # every bad cell on its own line
-        return (
-            f'{TABLE_CSS}<div class="opskit-error"><b>{t("data_error", self.lang)}</b>'
-            f'<div style="white-space:pre-wrap">{message}</div></div>'
-        )
-
-    def display_head(self) -> None:
-        """Headline figures, charts, the rule summary and the review's tables: what both the static
-        report and the dashboard show above the findings."""
-        from IPython.display import HTML, display
-
-        if self.error:
-            display(HTML(self.error_html()))
-            return
-        display(HTML(self.headline_html()))
-        for fig in self.charts():
-            display(fig)
-        from .history import carried_view, trend_chart
-
-        trend = trend_chart(self) if self.history is not None else None
-        if trend is not None:
-            display(trend)
-        display(HTML(f"<h4>{t('rule_summary', self.lang)}</h4>" + table_html(self.summary_view())))
-        for title, frame in self.tables():
-            display(HTML(f"<h4>{html.escape(title)}</h4>" + table_html(self.shown(frame))))
-        if self.history is not None:
-            from ..runner import select_rules
-
-            carried = carried_view(self, self.history, self.lang, select_rules(self.rules))
-            heading = f"{t('carried_over', self.lang)} ({len(carried)})"
-            display(HTML(f"<h4>{html.escape(heading)}</h4>" + table_html(carried)))
-
-    def report(self) -> None:
-        """Display the whole review statically: what the batch's HTML and a manager read."""
-        from IPython.display import HTML, display
-
-        self.display_head()
-        if not self.error:
-            view = self.findings_view()
-            display(HTML(f"<h4>{t('findings_table', self.lang)} ({len(view)})</h4>" + table_html(view)))
-
-    def dashboard(self, data_root: str | Path, *, as_of: str | None = None, policy: str | Path | None = None):
-        """The same review as a widget app (month picker and filters) for JupyterLab and Voila."""
-        from .dashboard import ReviewApp
-
-        return ReviewApp(
-            type(self), data_root, review=self, as_of=as_of, policy=policy, lang=self.lang, history=self.history_url
-        ).container
-
     @property
     def chart_lang(self) -> str:
         return chart_lang(self.lang)
 
 
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "item"):
-        return value.item()
-    return str(value)
-
-
-def table_html(frame: pd.DataFrame, max_rows: int = 500) -> str:
-    """An escaped HTML table; long tables are cut with a note rather than flooding the page."""
-    shown = present(frame.head(max_rows))
-    body = shown.to_html(
-        index=False,
-        classes="opskit-table",
-        na_rep="",
-        escape=True,
-        border=0,
-        float_format=lambda v: f"{v:,.2f}".rstrip("0").rstrip("."),
-    )
-    if len(frame) > max_rows:
-        body += f"<p>… {len(frame) - max_rows} more rows in the Excel workbook</p>"
-    return TABLE_CSS + body
+def _keep(frame: pd.DataFrame, equal: dict[str, str], when: str, start: Any, end: Any) -> pd.Series:
+    """Rows whose columns equal the chosen values and whose time (when there is one) lies in the dates."""
+    keep = pd.Series(True, index=frame.index)
+    for column, value in equal.items():
+        keep &= frame[column].astype("str") == str(value)
+    if when in frame and (start is not None or end is not None):
+        stamp = pd.to_datetime(frame[when])
+        timeless = stamp.isna()
+        if start is not None:
+            keep &= timeless | (stamp >= pd.Timestamp(start))
+        if end is not None:
+            keep &= timeless | (stamp < pd.Timestamp(end) + pd.Timedelta(days=1))
+    return keep

@@ -10,6 +10,7 @@ from helpers import SAMPLES
 from matplotlib.figure import Figure
 
 from opskit.history_store import HistoryStore
+from opskit.month import open_review
 from opskit.report.dashboard import ReviewApp
 from opskit.report.history import carried_view, change_text, trend_chart, trend_frame
 from opskit.reviews.orders.review import OrderSlaReview
@@ -49,7 +50,7 @@ def store(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def october(store):
-    return OrderSlaReview.open(SAMPLES, "2026-10", history=store)
+    return open_review(OrderSlaReview, SAMPLES, "2026-10", history=store)
 
 
 def test_the_headline_shows_the_change_against_the_stored_month_before(october):
@@ -57,7 +58,9 @@ def test_the_headline_shows_the_change_against_the_stored_month_before(october):
     view = october.kpi_view().set_index("指标")
     assert view.loc["24小时内发货率", ["上月", "变化"]].tolist() == [0.995, -0.0059]
     assert view.loc["订单数", ["上月", "变化"]].tolist() == [203, 82]
-    html = october.headline_html()
+    from opskit.report.html import headline_html
+
+    html = headline_html(october)
     assert '24小时内发货率<b>98.9%</b><small class="opskit-change">较上月 -0.6个百分点</small>' in html
     assert change_text("orders", 285, 203, "en") == "vs last month +82"
     assert change_text("on_time_shipping", 0.9891, 0.995, "en") == "vs last month -0.6 pp"
@@ -88,11 +91,11 @@ def test_open_items_of_earlier_months_are_carried_over_and_closed_ones_are_not(o
 
 
 def test_without_a_store_the_month_before_comes_from_the_data_root():
-    review = OrderSlaReview.open(SAMPLES, "2026-10")
+    review = open_review(OrderSlaReview, SAMPLES, "2026-10")
     assert review.history.source == "data root" and review.history.previous_month == "2026-09"
     assert review.kpi_view().set_index("指标").loc["24小时内发货率", "上月"] == 0.995
     assert trend_frame(review).index.tolist() == ["2026-09", "2026-10"]
-    assert OrderSlaReview.open(SAMPLES, "2026-10", history=False).history is None
+    assert open_review(OrderSlaReview, SAMPLES, "2026-10", history=False).history is None
 
 
 def test_the_dashboard_shows_follow_up_of_the_month_it_switches_to(store, tmp_path):

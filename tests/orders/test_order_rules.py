@@ -38,7 +38,7 @@ def folder(tmp_path):
         ("ORD-003", "shipped_at", "paid_at", pd.Timedelta(hours=24)),
     ],
 )
-def test_duration_boundaries(folder, rule, column, start, limit):
+def test_ord_001_002_003_duration_boundaries(folder, rule, column, start, limit):
     t = pd.Timestamp("2026-10-05 10:00")
     base = {start: t}
     orders = [
@@ -57,14 +57,14 @@ def test_duration_boundaries(folder, rule, column, start, limit):
     assert summary_row(found, rule)["pending"] == 1
 
 
-def test_unrecorded_event_breaches_once_as_of_is_past_the_limit(folder):
+def test_ord_003_unrecorded_event_breaches_once_as_of_is_past_the_limit(folder):
     t = pd.Timestamp("2026-10-31 12:00")
     write(folder, orders=[order("late-paid", created=str(t), paid_at=t, shipped_at=None)])
     assert keys(audit(folder, rules="ORD-003", as_of="2026-11-01 12:00"), "ORD-003") == set()
     assert keys(audit(folder, rules="ORD-003", as_of="2026-11-01 12:01"), "ORD-003") == {"late-paid"}
 
 
-def test_recorded_event_after_as_of_is_still_used(folder):
+def test_ord_003_recorded_event_after_as_of_is_still_used(folder):
     t = pd.Timestamp("2026-10-31 12:00")
     write(folder, orders=[order("shipped-later", created=str(t), paid_at=t, shipped_at=t + pd.Timedelta(hours=30))])
     found = audit(folder, rules="ORD-003", as_of="2026-11-01 00:00")
@@ -72,7 +72,7 @@ def test_recorded_event_after_as_of_is_still_used(folder):
     assert found["observed"].iloc[0] == 30
 
 
-def test_refunded_unshipped_order_is_exempt_from_shipping(folder):
+def test_ord_003_refunded_unshipped_order_is_exempt_from_shipping(folder):
     t = pd.Timestamp("2026-10-05 10:00")
     write(
         folder,
@@ -89,7 +89,7 @@ def test_refunded_unshipped_order_is_exempt_from_shipping(folder):
     assert keys(audit(folder, rules="ORD-003"), "ORD-003") == {"refunded-late-ship"}
 
 
-def test_channel_limit_from_policy(folder):
+def test_ord_003_channel_limit_from_policy(folder):
     t = pd.Timestamp("2026-10-05 10:00")
     ship = t + pd.Timedelta(hours=40)
     write(
@@ -104,7 +104,7 @@ def test_channel_limit_from_policy(folder):
     assert found["limit"].iloc[0] == 24
 
 
-def test_sign_offs_for_dealer_shipments(folder):
+def test_ord_004_sign_offs_for_dealer_shipments(folder):
     signed = dict(sign_ecommerce="周", sign_marketing="吴", sign_salesops="郑")
     write(
         folder,
@@ -122,7 +122,7 @@ def test_sign_offs_for_dealer_shipments(folder):
     assert found.set_index("key").loc["one-special", "limit"] == 2
 
 
-def test_never_shipped_before_payment(folder):
+def test_ord_005_never_shipped_before_payment(folder):
     t = pd.Timestamp("2026-10-05 10:00")
     write(
         folder,
@@ -162,7 +162,7 @@ def registered_folder(folder):
     return write(folder, orders=orders, customers=customers, order_lines=lines, products=products)
 
 
-def test_registered_customers_accounts_and_retail_price(folder):
+def test_ord_006_007_008_registered_customers_accounts_and_retail_price(folder):
     found = audit(registered_folder(folder), rules="ORD-006,ORD-007,ORD-008")
     assert keys(found, "ORD-006") == {"late", "unknown", "blank"}
     assert keys(found, "ORD-007") == {"foreign"}
@@ -171,7 +171,7 @@ def test_registered_customers_accounts_and_retail_price(folder):
     assert shortfall.to_dict() == {"late": 15.0, "unknown": 40.0}
 
 
-def test_rules_needing_an_absent_dataset_are_skipped_with_a_notice(folder):
+def test_ord_006_rules_needing_an_absent_dataset_are_skipped_with_a_notice(folder):
     write(folder, orders=[order("a")])
     found = audit(folder, rules="ORD-006")
     assert found.empty
@@ -179,7 +179,7 @@ def test_rules_needing_an_absent_dataset_are_skipped_with_a_notice(folder):
     assert "ORD-006 skipped: no customers dataset" in notices(found)
 
 
-def test_impossible_timestamps(folder):
+def test_ord_009_impossible_timestamps(folder):
     t = pd.Timestamp("2026-10-05 10:00")
     write(
         folder,
@@ -196,7 +196,7 @@ def test_impossible_timestamps(folder):
     assert audit(folder, rules="ORD-009").set_index("key").loc["ghost", "message"] == "未发货却已签收"
 
 
-def test_changed_orders_use_the_first_occurrence(folder):
+def test_ord_010_changed_orders_use_the_first_occurrence(folder):
     write(
         folder,
         orders=[

@@ -10,6 +10,7 @@ import pytest
 from helpers import SAMPLES, write
 
 import opskit
+from opskit.month import open_review
 from opskit.reviews.promotions import metrics as pe
 from opskit.reviews.promotions.review import PromotionReview
 
@@ -95,7 +96,7 @@ def test_daily_revenue_marks_the_phases(lines):
 
 
 def test_promotion_review_on_the_samples():
-    review = PromotionReview.open(SAMPLES, "2026-10", lang="en")
+    review = open_review(PromotionReview, SAMPLES, "2026-10", lang="en")
     checklist = review.checklist().set_index("Promotion")
     assert checklist.loc["P2610-02", ["PRM-001", "PRM-002", "PRM-005"]].tolist() == ["✗", "✗", "…"]
     assert checklist.loc["P2610-03", "PRM-006"] == "✗" and (checklist.loc["P2610-01"].iloc[1:] == "✓").all()

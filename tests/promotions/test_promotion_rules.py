@@ -28,7 +28,7 @@ def promo(promo_id, start=START, days=7, **kw):
     return row
 
 
-def test_plan_lead_time(tmp_path):
+def test_prm_001_plan_lead_time(tmp_path):
     write(
         tmp_path,
         promotions=[
@@ -44,7 +44,7 @@ def test_plan_lead_time(tmp_path):
     assert keys(audit(tmp_path, month="2026-11", rules="PRM-001", as_of="2026-11-06 00:01"), "PRM-001") == {"november"}
 
 
-def test_manager_approval(tmp_path):
+def test_prm_002_manager_approval(tmp_path):
     write(
         tmp_path,
         promotions=[
@@ -58,7 +58,7 @@ def test_manager_approval(tmp_path):
     assert audit(tmp_path, rules="PRM-002", as_of="2026-10-10").pipe(keys, "PRM-002") == {"after", "before-plan"}
 
 
-def test_both_departments_confirm(tmp_path):
+def test_prm_003_both_departments_confirm(tmp_path):
     write(
         tmp_path,
         promotions=[
@@ -72,13 +72,13 @@ def test_both_departments_confirm(tmp_path):
     assert found.set_index("key").loc["late-salesops", "message"] == "sales-ops confirmed after the start"
 
 
-def test_plan_complete(tmp_path):
+def test_prm_004_plan_complete(tmp_path):
     write(tmp_path, promotions=[promo("ok"), promo("zero-budget", budget=0), promo("bare", goal=None, scope_skus=None)])
     found = audit(tmp_path, rules="PRM-004")
     assert found.set_index("key")["observed"].to_dict() == {"bare": 2, "zero-budget": 1}
 
 
-def test_review_within_seven_days_only_once_ended(tmp_path):
+def test_prm_005_review_within_seven_days_only_once_ended(tmp_path):
     end = START + 7 * D
     write(
         tmp_path,
@@ -126,13 +126,13 @@ def sales_folder(tmp_path):
     )
 
 
-def test_gifts_shipped_equal_gifts_written_off(tmp_path):
+def test_prm_006_gifts_shipped_equal_gifts_written_off(tmp_path):
     # P1/A: two gifts shipped (refunded or not), one written off; P1/B: written off but never shipped
     found = audit(sales_folder(tmp_path), rules="PRM-006")
     assert found.set_index("key")["observed"].to_dict() == {"P1/A": 1, "P1/B": -1}
 
 
-def test_cost_budget_and_revenue_target(tmp_path):
+def test_prm_007_008_cost_budget_and_revenue_target(tmp_path):
     # P1 cost on orders not refunded: discount (100-80)*2 + gifts 1*100 (o1) + 1*50 (o3, unshipped) = 190
     # > 189.99; revenue 2*80 = 160 (o2 refunded) meets 160
     # P2: discount (50-40)*1 = 10 within 10; revenue 40 < 40.01

@@ -23,7 +23,7 @@ def ticket(ticket_id, type="inquiry", channel="phone", created=T, **kw):
     return row
 
 
-def test_first_reply(tmp_path):
+def test_cs_001_first_reply(tmp_path):
     write(
         tmp_path,
         cs_tickets=[
@@ -39,7 +39,7 @@ def test_first_reply(tmp_path):
     assert summary_row(found, "CS-001")["pending"] == 1
 
 
-def test_after_sales_resolution_and_feedback(tmp_path):
+def test_cs_002_after_sales_resolution_and_feedback(tmp_path):
     write(
         tmp_path,
         cs_tickets=[
@@ -63,7 +63,7 @@ def test_after_sales_resolution_and_feedback(tmp_path):
     assert summary_row(found, "CS-002")["pending"] == 1
 
 
-def test_complaint_feedback(tmp_path):
+def test_cs_003_complaint_feedback(tmp_path):
     write(
         tmp_path,
         cs_tickets=[
@@ -76,7 +76,7 @@ def test_complaint_feedback(tmp_path):
     assert keys(audit(tmp_path, rules="CS-003"), "CS-003") == {"late"}
 
 
-def test_classified(tmp_path):
+def test_cs_004_classified(tmp_path):
     write(tmp_path, cs_tickets=[ticket("ok"), ticket("blank", category=None), ticket("space", category="  ")])
     assert keys(audit(tmp_path, rules="CS-004"), "CS-004") == {"blank", "space"}
 
@@ -109,7 +109,7 @@ def chats(tmp_path, phrases=None):
     return audit(tmp_path, rules="CS-005,CS-006,CS-007", policy=phrases)
 
 
-def test_chat_script_rules(tmp_path):
+def test_cs_005_006_007_chat_script_rules(tmp_path):
     found = chats(tmp_path)
     assert keys(found) == {("CS-005", "no-greeting"), ("CS-006", "no-closing"), ("CS-007", "rude")}
     assert summary_row(found, "CS-005")["checked"] == 5  # the silent chat and the phone call are not checked
@@ -117,7 +117,7 @@ def test_chat_script_rules(tmp_path):
     assert "好的您" in row["message"] and row["source"].startswith("cs_messages.csv:")
 
 
-def test_phrases_come_from_the_policy(tmp_path):
+def test_cs_005_phrases_come_from_the_policy(tmp_path):
     found = chats(tmp_path, {"rules": {"CS-005": {"params": {"phrases": ["您好"]}}}})
     # no-closing's first message by time is 欢迎光临, which lacks 您好
     assert keys(found, "CS-005") == {"no-greeting", "rude", "no-closing"}

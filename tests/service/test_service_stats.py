@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 from helpers import SAMPLES, audit, keys, write
 
+from opskit.month import open_review
 from opskit.policy import load_policy
 from opskit.reviews.service import metrics as ss
 from opskit.reviews.service.review import ServiceReview
@@ -114,7 +115,7 @@ def test_order_rules_switch_to_the_business_clock(tmp_path):
 
 
 def test_service_review_on_the_samples():
-    review = ServiceReview.open(SAMPLES, "2026-10", lang="en")
+    review = open_review(ServiceReview, SAMPLES, "2026-10", lang="en")
     kpis = review.kpis()
     assert kpis["tickets"] == 144 and kpis["findings"] == 9 and kpis["open_breaches"] == 1
     assert kpis["first_reply_within_limit"] == round(1 - 2 / 143, 4)

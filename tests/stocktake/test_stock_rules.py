@@ -4,6 +4,8 @@ import pandas as pd
 import pytest
 from helpers import audit, keys, summary_row, write
 
+import opskit
+
 
 def ledger_rows(sku, start, days, opening=10, out=1, **changes):
     rows, stock = [], opening
@@ -28,7 +30,7 @@ def count(count_id, date, sku, qty, counters="张三、李四", recount="否"):
     return dict(count_id=count_id, count_date=date, sku=sku, counted_qty=qty, counters=counters, is_recount=recount)
 
 
-def test_count_on_the_last_day_of_february(tmp_path):
+def test_stk_001_count_on_the_last_day_of_february(tmp_path):
     write(
         tmp_path,
         stock_counts=[
@@ -42,7 +44,7 @@ def test_count_on_the_last_day_of_february(tmp_path):
     assert found["limit"].iloc[0] == 28
 
 
-def test_month_without_a_count_is_one_finding(tmp_path):
+def test_stk_001_month_without_a_count_is_one_finding(tmp_path):
     november_ledger = [{"date": "2026-11-05", "sku": "A", "opening_qty": 1, "closing_qty": 1}]  # November has data
     write(tmp_path, stock_counts=[count("OCT", "2026-10-30", "A", 1)], stock_ledger=november_ledger)
     found = audit(tmp_path, month="2026-11", rules="STK-001")
@@ -51,7 +53,7 @@ def test_month_without_a_count_is_one_finding(tmp_path):
     assert early.empty and summary_row(early, "STK-001")["pending"] == 1
 
 
-def test_two_distinct_counters_per_count(tmp_path):
+def test_stk_002_two_distinct_counters_per_count(tmp_path):
     write(
         tmp_path,
         stock_counts=[
@@ -82,14 +84,14 @@ def stock_folder(tmp_path, recounts=(), counts=None, as_of=None):
     return audit(tmp_path, rules="STK-003,STK-004,STK-005", as_of=as_of)
 
 
-def test_variance_against_the_book_on_the_count_date(tmp_path):
+def test_stk_003_variance_against_the_book_on_the_count_date(tmp_path):
     # book on 10-30: A closes at 100 - 30 = 70, B at 50 - 30 = 20; GHOST has no ledger row, book 0
     found = stock_folder(tmp_path)
     assert keys(found, "STK-003") == {"A", "B", "GHOST"}
     assert found[found["rule_id"] == "STK-003"].set_index("key")["observed"].to_dict() == {"A": 1, "B": 1, "GHOST": 4}
 
 
-def test_latest_first_count_wins_and_tolerance_applies(tmp_path):
+def test_stk_003_latest_first_count_wins_and_tolerance_applies(tmp_path):
     counts = [count("P1", "2026-10-20", "A", 5), count("P2", "2026-10-30", "A", 70)]
     write(tmp_path, stock_ledger=ledger_rows("A", "2026-10-01", 31, opening=100), stock_counts=counts)
     assert audit(tmp_path, rules="STK-003").empty
@@ -98,24 +100,24 @@ def test_latest_first_count_wins_and_tolerance_applies(tmp_path):
     assert keys(audit(tmp_path, rules="STK-003", policy={"rules": {"STK-003": {"limit": 2}}}), "STK-003") == set()
 
 
-def test_recount_exactly_three_days_later_complies(tmp_path):
+def test_stk_004_recount_exactly_three_days_later_complies(tmp_path):
     recounts = [count("R1", "2026-11-02", "A", 71, recount="是"), count("R2", "2026-11-03", "B", 21, recount="是")]
     found = stock_folder(tmp_path, recounts, as_of="2026-11-10")
     assert keys(found, "STK-004") == {"B", "GHOST"}
     assert found.set_index(["rule_id", "key"]).loc[("STK-004", "B"), "observed"] == 4
 
 
-def test_missing_recount_pending_until_past_the_limit(tmp_path):
+def test_stk_004_missing_recount_pending_until_past_the_limit(tmp_path):
     assert keys(stock_folder(tmp_path, as_of="2026-11-02"), "STK-004") == set()
     assert keys(stock_folder(tmp_path, as_of="2026-11-02 00:01"), "STK-004") == {"A", "B", "GHOST"}
 
 
-def test_a_recount_before_the_count_does_not_count(tmp_path):
+def test_stk_004_a_recount_before_the_count_does_not_count(tmp_path):
     recounts = [count("R0", "2026-10-29", "A", 71, recount="是")]
     assert "A" in keys(stock_folder(tmp_path, recounts, as_of="2026-11-10"), "STK-004")
 
 
-def test_shortage_confirmed_by_the_latest_recount_is_charged_at_retail(tmp_path):
+def test_stk_005_shortage_confirmed_by_the_latest_recount_is_charged_at_retail(tmp_path):
     # A: book on 10-31 is 69; first recount 69 (fine), latest 66 → short 3 at 12.5
     recounts = [
         count("R1", "2026-10-31", "A", 69, recount="是"),
@@ -129,7 +131,7 @@ def test_shortage_confirmed_by_the_latest_recount_is_charged_at_retail(tmp_path)
     assert (stk5.loc["B", "observed"], stk5.loc["B", "amount"]) == (1, 3)
 
 
-def test_ledger_every_day_that_has_ended(tmp_path):
+def test_stk_006_ledger_every_day_that_has_ended(tmp_path):
     rows = [r for r in ledger_rows("A", "2026-10-01", 31) if r["date"] != "2026-10-18"]
     write(tmp_path, stock_ledger=rows)
     assert keys(audit(tmp_path, rules="STK-006"), "STK-006") == {"2026-10-18"}
@@ -137,7 +139,7 @@ def test_ledger_every_day_that_has_ended(tmp_path):
     assert mid.empty and summary_row(mid, "STK-006")["checked"] == 17
 
 
-def test_roll_forward_and_continuity_across_a_missing_day(tmp_path):
+def test_stk_007_roll_forward_and_continuity_across_a_missing_day(tmp_path):
     rows = ledger_rows("A", "2026-10-01", 10, opening=100)
     by_date = {r["date"]: r for r in rows}
     by_date["2026-10-03"]["closing_qty"] += 7  # arithmetic slip; 10-04 then opens 7 below that close
@@ -155,7 +157,7 @@ def test_roll_forward_and_continuity_across_a_missing_day(tmp_path):
     assert found.set_index("key").loc["A/2026-10-08", "message"] == "opening 92 ≠ closing 94 of 2026-10-07"
 
 
-def test_purchases_equal_finance_write_off(tmp_path):
+def test_stk_008_purchases_equal_finance_write_off(tmp_path):
     rows = ledger_rows("A", "2026-10-01", 3) + ledger_rows("B", "2026-10-01", 3)
     rows[0]["in_qty"], rows[0]["closing_qty"] = 10, rows[0]["closing_qty"] + 10
     rows[1]["opening_qty"] += 10
@@ -177,7 +179,7 @@ def test_purchases_equal_finance_write_off(tmp_path):
     assert found["observed"].iloc[0] == -5
 
 
-def test_negative_stock(tmp_path):
+def test_stk_009_negative_stock(tmp_path):
     rows = ledger_rows("A", "2026-10-01", 5, opening=2)
     write(tmp_path, stock_ledger=rows)
     found = audit(tmp_path, rules="STK-009")
@@ -186,9 +188,46 @@ def test_negative_stock(tmp_path):
 
 
 @pytest.mark.parametrize("rule", ["STK-003", "STK-007", "STK-009"])
-def test_rows_of_other_months_are_left_out(tmp_path, rule):
+def test_stk_003_007_009_rows_of_other_months_are_left_out(tmp_path, rule):
     rows = ledger_rows("A", "2026-09-25", 5, opening=1) + ledger_rows("A", "2026-10-01", 1, opening=-4, out=0)
     write(tmp_path, stock_ledger=rows, stock_counts=[count("SEP", "2026-09-30", "A", 99)])
     found = audit(tmp_path, rules=rule)
     assert all(not k.startswith("A/2026-09") for k in found["key"])
     assert rule != "STK-003" or found.empty
+
+
+SEPTEMBER_LEDGER = [
+    {"date": "2026-09-29", "sku": "A", "opening_qty": 10, "closing_qty": 10},
+    {"date": "2026-09-30", "sku": "A", "opening_qty": 10, "closing_qty": 8, "out_qty": 2},
+    {"date": "2026-09-30", "sku": "B", "opening_qty": 5, "closing_qty": 5},
+]
+OCTOBER_LEDGER = [
+    {"date": "2026-10-01", "sku": "A", "opening_qty": 10, "closing_qty": 10},  # September closed at 8
+    {"date": "2026-10-01", "sku": "B", "opening_qty": 5, "closing_qty": 5},
+    {"date": "2026-10-02", "sku": "A", "opening_qty": 10, "closing_qty": 10},
+]
+
+
+def test_stk_007_the_first_day_rolls_forward_from_the_previous_month_of_a_root(tmp_path):
+    write(tmp_path / "2026-09", stock_ledger=SEPTEMBER_LEDGER)
+    write(tmp_path / "2026-10", stock_ledger=OCTOBER_LEDGER)
+    result = opskit.run_checks(opskit.load(tmp_path, month="2026-10"), month="2026-10", rules="STK-007")
+    found = result.findings
+    assert keys(found, "STK-007") == {"A/2026-10-01"}
+    row = found.set_index("key").loc["A/2026-10-01"]
+    assert row["observed"] == 2 and row["message"] == "期初 10 ≠ 2026-09-30 期末 8"
+    assert result.summary.set_index("rule_id").loc["STK-007", "checked"] == 3
+    alone = opskit.check(opskit.load(tmp_path / "2026-10"), month="2026-10", rules="STK-007")
+    assert alone.empty  # a single month folder has no previous row for its first day
+
+
+def test_stk_007_an_unreadable_previous_month_is_a_notice_not_a_failure(tmp_path):
+    write(tmp_path / "2026-10", stock_ledger=OCTOBER_LEDGER)
+    (tmp_path / "2026-09").mkdir()
+    (tmp_path / "2026-09" / "stock_ledger.csv").write_text(
+        "日期,商品编码,期初,期末\n2026-09-30,A,x,8\n", encoding="utf-8"
+    )
+    data = opskit.load(tmp_path, month="2026-10")
+    assert data.prior == {}
+    assert any(n.startswith("2026-09/stock_ledger.csv, row 2, column 期初") for n in data.notices)
+    assert opskit.check(data, month="2026-10", rules="STK-007").empty

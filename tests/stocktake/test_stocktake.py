@@ -5,6 +5,7 @@ import pytest
 from helpers import SAMPLES, write
 
 import opskit
+from opskit.month import open_review
 from opskit.reviews.stocktake import metrics as st
 from opskit.reviews.stocktake.review import StocktakeReview
 
@@ -81,7 +82,7 @@ def test_cover_and_slow_movers(example):
 
 
 def test_stocktake_review_on_the_samples():
-    review = StocktakeReview.open(SAMPLES, "2026-10", lang="en")
+    review = open_review(StocktakeReview, SAMPLES, "2026-10", lang="en")
     kpis = review.kpis()
     assert kpis["skus_counted"] == 41 and kpis["findings"] == 15
     stk5 = review.findings[review.findings["rule_id"] == "STK-005"]

@@ -23,6 +23,7 @@ def _share_ok(summary: pd.DataFrame, rule_id: str) -> float:
 class OrderSlaReview(Review):
     name = "order_sla_audit"
     rules = "ORD"
+    items = ("orders", "created_at")
 
     def orders(self) -> pd.DataFrame:
         """The month's orders, first occurrence of each id (what the rules judged)."""

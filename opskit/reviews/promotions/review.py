@@ -7,8 +7,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ...errors import OpskitError
-from ...loader import load, month_folders
+from ...loader import Data
 from ...report import charts
 from ...report.i18n import columns, t, translate_notes
 from ...report.review import Review
@@ -39,6 +38,8 @@ class PromotionReview(Review):
     name = "promotion_review"
     rules = "PRM"
     filters = ("promo_id", "rule_id", "channel")
+    items = ("promotions", "start_at")
+    shared_frames = ("sales", "sales_span")
 
     def promotions(self) -> pd.DataFrame:
         if not self.data or "promotions" not in self.data:
@@ -47,24 +48,19 @@ class PromotionReview(Review):
         promos = self.data["promotions"].drop_duplicates("promo_id")
         return promos[(promos["start_at"] >= period.start_time) & (promos["start_at"] < (period + 1).start_time)]
 
+    @classmethod
+    def across_months(cls, result, month) -> dict[str, pd.DataFrame]:
+        """Sales of the month and its neighbours under the data root: baselines start before the month
+        and the dip after a promotion may end after it."""
+        period = result.period
+        parts = [month(str(period - 1)), result.data, month(str(period + 1))]
+        return _sales_frames([p for p in parts if p is not None])
+
     def sales(self) -> tuple[pd.DataFrame, tuple]:
-        """Sales of this month and its neighbours under the data root (baselines start before the month)."""
-
-        def make():
-            parts = [self.data]
-            if self.data_root is not None:
-                period = pd.Period(self.month, "M")
-                around = {str(period - 1), str(period + 1)} & set(month_folders(self.data_root))
-                for month in sorted(around):
-                    try:
-                        parts.insert(0 if month < self.month else len(parts), load(self.data_root, month))
-                    except OpskitError:
-                        continue  # that month's own review reports its data errors
-            if not any("orders" in p and "order_lines" in p for p in parts):
-                return pd.DataFrame(columns=["sku", "day", "revenue", "units"]), (pd.NaT, pd.NaT)
-            return pe.sales([p for p in parts if "orders" in p and "order_lines" in p])
-
-        return self.cached("sales", make)
+        """Sales lines (from the neighbouring months too, when the month was computed from a data root)."""
+        lines = self.cached("sales", lambda: _sales_frames([self.data])["sales"])
+        span = self.cached("sales_span", lambda: _sales_frames([self.data])["sales_span"])
+        return lines, (span["first_day"].iloc[0], span["last_day"].iloc[0])
 
     def costs(self) -> pd.Series:
         from ...rule import Context
@@ -173,3 +169,13 @@ class PromotionReview(Review):
             ),
             (t("budget_cost_target", lang), self.budget().rename(columns=lambda c: t(c, lang))),
         ]
+
+
+def _sales_frames(parts: list[Data]) -> dict[str, pd.DataFrame]:
+    with_sales = [p for p in parts if "orders" in p and "order_lines" in p]
+    if not with_sales:
+        lines, span = pd.DataFrame(columns=["sku", "day", "revenue", "units"]), (pd.NaT, pd.NaT)
+    else:
+        lines, span = pe.sales(with_sales)
+    days = pd.DataFrame({"first_day": [span[0]], "last_day": [span[1]]}).astype("datetime64[ns]")
+    return {"sales": lines, "sales_span": days}

@@ -18,6 +18,7 @@ class ServiceReview(Review):
     name = "service_stats"
     rules = "CS"
     filters = ("rule_id", "channel", "type", "agent")
+    items = ("cs_tickets", "created_at")
 
     def tickets(self) -> pd.DataFrame:
         return (

@@ -21,6 +21,17 @@ from .rules import month_ledger, recounts, variances
 ABC_CUTS = {"A": 0.80, "B": 0.95}  # cumulative share of outbound value, the SKU itself included
 ABC_TOLERANCE = {"A": 0.01, "B": 0.03, "C": 0.05}  # share of the book quantity
 SLOW_DAYS = 30
+TREND_FIGURES = [
+    "skus_counted",
+    "record_accuracy",
+    "net_variance_units",
+    "abs_variance_units",
+    "net_variance_cost",
+    "abs_variance_cost",
+    "net_variance_retail",
+    "abs_variance_retail",
+    "compensation_due",
+]
 
 
 def context(data: Data, result: CheckResult) -> Context:
@@ -136,21 +147,20 @@ def abc_tolerance(policy: Policy) -> dict[str, float]:
     return {**ABC_TOLERANCE, **(policy.abc_tolerance or {})}
 
 
-def trend(data_root, until: str, policy: Policy, as_of=None) -> pd.DataFrame:
-    """Accuracy and variance for every month folder under `data_root` up to `until`."""
+def trend(months: dict[str, Data], until: str, policy: Policy, as_of=None) -> pd.DataFrame:
+    """Accuracy and variance of each month's data given (month → data), in month order up to `until`."""
     from ...errors import OpskitError
-    from ...loader import load, month_folders
     from ...runner import run_checks
 
     rows = []
-    for month in [m for m in month_folders(data_root) if m <= until]:
+    for month in sorted(m for m in months if m <= until):
+        data = months[month]
+        if "stock_counts" not in data or "stock_ledger" not in data:
+            continue
         try:
-            data = load(data_root, month)
             result = run_checks(data, month, as_of if month == until else None, policy, "STK")
         except OpskitError:
             continue  # a broken month is reported by its own review; the trend shows the others
-        if "stock_counts" not in data or "stock_ledger" not in data:
-            continue
         figures = accuracy(reconciliation(data, result, abc_tolerance(policy)))
         rows.append({"month": month, **figures})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["month", *TREND_FIGURES])

@@ -39,12 +39,40 @@ class StocktakeReview(Review):
     rules = "STK"
     filters = ("category", "abc_class", "variance")
     browse_title = "reconciliation"
+    shared_frames = ("trend", "recon")  # the filters narrow the reconciliation after it is computed
+
+    def _all_counted(self) -> pd.DataFrame | None:
+        if not self.result or "stock_counts" not in self.data or "stock_ledger" not in self.data:
+            return None
+        whole = self.month_result.check_result(self.rules)
+        return self.cached("recon", lambda: st.reconciliation(self.data, whole, st.abc_tolerance(whole.policy)))
 
     def reconciliation(self) -> pd.DataFrame:
-        if not self.result or "stock_counts" not in self.data or "stock_ledger" not in self.data:
+        """One row per counted SKU (narrowed by the dashboard's filters, when any)."""
+        recon = self._all_counted()
+        if recon is None:
             return pd.DataFrame(columns=[*RECON_VIEW, "variance", "when"])
-        return self.cached(
-            "recon", lambda: st.reconciliation(self.data, self.result, st.abc_tolerance(self.result.policy))
+        chosen = {k: v for k, v in self.scope.items() if k in self.filters and k in recon}
+        if chosen:
+            keep = pd.Series(True, index=recon.index)
+            for column, value in chosen.items():
+                keep &= recon[column].astype("str") == str(value)
+            recon = recon[keep].reset_index(drop=True)
+        return recon
+
+    def filterable_findings(self) -> pd.DataFrame:
+        """Findings with the SKU's category, ABC class and whether its count has a variance, so the
+        filters narrow them too; findings of no SKU (a count, a day) carry none."""
+        found = self.findings
+        if self.data is None:
+            return found
+        sku = found["key"].str.split("/").str[0]
+        recon = self._all_counted()
+        variance = recon.set_index("sku")["variance"].astype("str") if recon is not None else pd.Series(dtype="str")
+        return found.assign(
+            category=sku.map(st.prices(self.data)["category"]).astype("object"),
+            abc_class=sku.map(st.abc_classes(self.data)).astype("object"),
+            variance=sku.map(variance).astype("object"),
         )
 
     def browse(self) -> pd.DataFrame:
@@ -66,10 +94,18 @@ class StocktakeReview(Review):
             **super().kpis(),
         }
 
+    @classmethod
+    def across_months(cls, result, month) -> dict[str, pd.DataFrame]:
+        """Accuracy and variance of every month of the data root up to this one."""
+        months = [m for m in month.months() if m <= result.month and month(m) is not None]
+        return {"trend": st.trend({m: month(m) for m in months}, result.month, result.policy, result.as_of)}
+
     def trend(self) -> pd.DataFrame:
-        if not self.result or self.data_root is None:
+        if not self.result:
             return pd.DataFrame()
-        return self.cached("trend", lambda: st.trend(self.data_root, self.month, self.result.policy, self.result.as_of))
+        return self.cached(
+            "trend", lambda: st.trend({self.month: self.data}, self.month, self.result.policy, self.result.as_of)
+        )
 
     def charts(self) -> list[Figure]:
         if not self.result:

@@ -25,7 +25,16 @@ def month_ledger(ctx: Context) -> pd.DataFrame:
                 f"{ctx.data.files['stock_ledger']}: {int(repeated.sum())} later rows for a SKU and date "
                 "already in the ledger set aside; rules use the first"
             )
-        ledger = ledger[~repeated].sort_values(["sku", "date"], kind="stable")
+        ledger = ledger[~repeated]
+        prior = ctx.data.prior.get("stock_ledger")
+        if prior is not None and len(prior):  # the month before, from a data root: its last row per SKU
+            last = (
+                prior[prior["date"] < ctx.start].sort_values("date", kind="stable").drop_duplicates("sku", keep="last")
+            )
+            known = pd.MultiIndex.from_frame(ledger[["sku", "date"]])
+            last = last[~pd.MultiIndex.from_frame(last[["sku", "date"]]).isin(known)]
+            ledger = pd.concat([last.assign(_prior=True), ledger.assign(_prior=False)], ignore_index=True)
+        ledger = ledger.sort_values(["sku", "date"], kind="stable")
         return ledger.assign(in_month=ctx.in_month(ledger["date"]))
 
     return ctx.cached("ledger", make)

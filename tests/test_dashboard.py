@@ -1,0 +1,100 @@
+"""Nothing hidden by default: every dashboard lists all of its findings on first render, filters start
+open, a finding without a time survives a date filter, and a filter narrows the headline too."""
+
+import datetime as dt
+
+import pytest
+from helpers import SAMPLES
+
+from opskit.month import open_review
+from opskit.report.dashboard import ReviewApp
+from opskit.report.notebooks import REVIEWS, review_class
+
+
+@pytest.fixture(scope="module")
+def apps():
+    out = {}
+    for name in REVIEWS:
+        review = open_review(name, SAMPLES, "2026-10", lang="en")
+        out[name] = ReviewApp(review_class(name), SAMPLES, review=review, lang="en")
+    return out
+
+
+@pytest.mark.parametrize("name", REVIEWS)
+def test_first_render_lists_every_finding_with_open_filters(apps, name):
+    app = apps[name]
+    assert all(widget.value == "" for widget in app.choices.values())
+    assert app.start.value is None and app.end.value is None
+    review = app.review
+    shown = app.filtered()
+    assert len(shown) == len(review.findings) == review.kpis()["findings"] > 0
+    table = app.findings_html(app.view())
+    assert f"Findings: {len(shown)} rows" in table
+    assert all(key in table for key in review.findings["key"])
+    assert "Not filtered: everything is shown" in app.head_html(app.view())
+
+
+def test_the_stocktake_dashboard_lists_its_findings_and_the_reconciliation(apps):
+    app = apps["stocktake_variance"]
+    table = app.findings_html(app.view())
+    for key in ("PD2610-B", "SKU0036", "2026-10-18", "SKU0022/2026-10-15", "SKU9001"):
+        assert key in table
+    assert "Findings: 15 rows" in table and "Three-way reconciliation (count / ledger / finance): 41 rows" in table
+    app.choices["variance"].value = "True"
+    narrowed = app.view()
+    assert narrowed.kpis()["skus_counted"] == 4 and len(narrowed.browse()) == 4
+    assert set(app.filtered()["key"].str.split("/").str[0]) <= {"SKU0001", "SKU0002", "SKU0036", "SKU9002"}
+    app.choices["variance"].value = ""
+
+
+def test_a_finding_without_a_time_survives_a_date_filter(apps):
+    app = apps["promotion_review"]
+    timeless = app.review.findings[app.review.findings["when"].isna()]
+    assert set(timeless["rule_id"]) == {"PRM-006"}
+    app.start.value, app.end.value = dt.date(2026, 10, 1), dt.date(2026, 10, 31)
+    try:
+        kept = app.filtered()
+        assert "P2610-03/SKU0003" in set(kept["key"]) and len(kept) == len(app.review.findings)
+        assert app.view().kpis()["findings"] == len(kept)
+        assert "items without a time are always shown" in app.head_html(app.view())
+    finally:
+        app.start.value = app.end.value = None
+
+
+def test_filters_narrow_the_headline_and_say_what_is_filtered(apps):
+    app = apps["order_sla_audit"]
+    orders = app.review.data["orders"].drop_duplicates("order_id")
+    distributor = int((orders["channel"] == "distributor").sum())
+    app.channel.value = "distributor"
+    try:
+        view = app.view()
+        figures = view.kpis()
+        assert figures["orders"] == distributor < app.review.kpis()["orders"]
+        assert figures["findings"] == len(app.filtered()) == 5
+        assert set(app.filtered()["channel"]) == {"distributor"}
+        head = app.head_html(view)
+        assert "Filtered by: Channel = distributor" in head and f'data-kpi="orders">Orders<b>{distributor}</b>' in head
+    finally:
+        app.channel.value = ""
+    assert app.view().kpis() == app.review.kpis()
+
+
+def test_the_rule_filter_narrows_the_findings_and_their_count(apps):
+    app = apps["service_stats"]
+    app.rule.value = "CS-001"
+    try:
+        assert set(app.filtered()["key"]) == {"CS001-LATE-2610", "CS001-NEVER-2610"}
+        assert app.view().kpis()["findings"] == 2
+    finally:
+        app.rule.value = ""
+
+
+@pytest.mark.parametrize("name", REVIEWS)
+def test_headline_figures_show_the_change_against_the_previous_month(apps, name):
+    review = apps[name].review
+    changes = review.changes()
+    assert changes and set(changes) <= set(review.kpis())
+    before = review.month_result.previous_kpis[name]
+    key = "findings"
+    assert changes[key] == review.kpis()[key] - before[key]
+    assert "vs last month" in apps[name].head_html(apps[name].view())
