@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import keys
+from .errors import Notice
 from .loader import Data
 from .policy import Policy
 
@@ -187,9 +188,10 @@ class Context:
         if text not in self.notices:
             self.notices.append(text)
 
-    def first_in_month(self, dataset: str, key: str, when: str, note: str = "") -> pd.DataFrame:
+    def first_in_month(self, dataset: str, key: str, when: str, changes: str = "") -> pd.DataFrame:
         """Each `key`'s first occurrence, dated in the month by `when`; later repeats are set aside
-        with a notice (the first record is what the rules judge)."""
+        with a notice (the first record is what the rules judge); `changes` names the rule that judges
+        the repeats themselves, which the notice points to."""
 
         def make() -> pd.DataFrame:
             frame = self.data[dataset]
@@ -204,8 +206,13 @@ class Context:
                 first = first.copy(deep=False) if in_month.all() else first[in_month]  # no copy of the data
             if later:
                 self.notice(
-                    f"{self.data.files[dataset]}: {later} later rows of repeated {key} values "
-                    f"set aside; rules use each one's first occurrence{note}"
+                    Notice(
+                        "later_repeats" + ("_changes" if changes else ""),
+                        file=self.data.files[dataset],
+                        count=later,
+                        key=key,
+                        rule=changes,
+                    )
                 )
             return first
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ...errors import Notice
 from ...rule import Context, Measurement, deadline, rule
 
 SIGN_OFFS = ["sign_ecommerce", "sign_marketing", "sign_salesops"]
@@ -16,7 +17,7 @@ VERSION_FIELDS = ["customer_id", "amount", "created_at"]
 
 
 def month_orders(ctx: Context) -> pd.DataFrame:
-    return ctx.first_in_month("orders", "order_id", "created_at", " (changes are ORD-010)")
+    return ctx.first_in_month("orders", "order_id", "created_at", changes="ORD-010")
 
 
 def _accounts(values: pd.Series) -> pd.Series:
@@ -223,10 +224,7 @@ def retail_price_when_unregistered(ctx: Context) -> Measurement:
     price = lines["sku"].map(retail).astype("float64")
     unpriced = price.isna()
     if unpriced.any():
-        ctx.notice(
-            f"ORD-008: {int(unpriced.sum())} order lines have SKUs without a retail price "
-            f"in {ctx.data.files['products']} and were not valued"
-        )
+        ctx.notice(Notice("unpriced_lines", count=int(unpriced.sum()), file=ctx.data.files["products"]))
     gap = ((price - lines["unit_price"]).clip(lower=0) * lines["qty"].astype("float64")).fillna(0)
     shortfall = gap.groupby(lines["order_id"]).sum()
     short = offenders["order_id"].map(shortfall).astype("float64").fillna(0.0)
