@@ -20,7 +20,7 @@ import pandas as pd
 
 from . import parsing
 from .config_file import read_config
-from .errors import BadCells, DataError, notify
+from .errors import BadCells, DataError, Notice, notify
 from .schema import DATASETS, Column, Dataset, norm
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls")
@@ -879,7 +879,7 @@ def shape(
     dup = _exact_duplicates(frame, list(ds.key) or [c.name for c in ds.required]) if wanted is None else None
     if dup is not None and dup.any():
         shown = ", ".join(str(r) for r in rows[dup].head(10))
-        notices.append(f"{file}: {int(dup.sum())} exact duplicate rows dropped (rows {shown})")
+        notices.append(Notice("duplicate_rows", file=file, count=int(dup.sum()), rows=shown))
         frame, rows = frame[~dup], rows[~dup]
     frame["_row"] = rows.astype("int64")
     frame = frame.reset_index(drop=True)
@@ -952,9 +952,7 @@ def _set_aside_totals(raw: RawTable, body, ds: Dataset, file: str, mapping: dict
     if not len(totals):
         return body, raw.rows
     shown = ", ".join(str(int(r)) for r in raw.rows[totals][:10])
-    notices.append(
-        f"{file}: {len(totals)} totals rows set aside (rows {shown}); they sum the export, they are not records"
-    )
+    notices.append(Notice("totals_rows", file=file, count=len(totals), rows=shown))
     keep = ~body.index.isin(totals)
     return body[keep], raw.rows[keep]
 
@@ -981,7 +979,7 @@ def _drop_blank_rows(body, rows, ds: Dataset, file: str, label: dict, notices: l
                 zh="必填列为空",
             )
     if empty.any():
-        notices.append(f"{file}: {int(empty.sum())} blank rows ignored")
+        notices.append(Notice("blank_rows", file=file, count=int(empty.sum())))
     keep = ~body.index.isin(empty[empty].index)
     return body[keep], rows[keep]
 
@@ -1000,7 +998,7 @@ def _drop_repeated_headers(body, rows, ds: Dataset, file: str, mapping: dict, no
     if not repeated.any():
         return body, rows
     shown = ", ".join(str(r) for r in rows[repeated].head(10))
-    notices.append(f"{file}: header row repeated at rows {shown}; those rows were dropped")
+    notices.append(Notice("repeated_header", file=file, rows=shown))
     return body[~repeated], rows[~repeated]
 
 
@@ -1133,7 +1131,7 @@ def load(
         strays = stray_files(given)
         if strays:
             shown = ", ".join(strays[:10]) + (f" and {len(strays) - 10} more" if len(strays) > 10 else "")
-            notices.append(f"{given.name}: {shown} ignored (not a YYYY-MM month folder nor a dataset of a month)")
+            notices.append(Notice("stray_files", folder=given.name, names=shown))
     frames, files, cut = {}, {}, {}
     for name, path in locate(folder, manifest).items():
         if datasets is not None and name not in datasets:
@@ -1173,6 +1171,6 @@ def _prior_month(folder: Path, month: str | None, notices: list[str]) -> dict[st
             if name in found:
                 out[name] = load_dataset(found[name], name, manifest.get(name), [], wanted)
     except DataError as exc:
-        notices.append(f"{before}/{exc}; the first day of {month} is not compared with {before}")
+        notices.append(Notice("prior_month_unreadable", before=before, error=str(exc), month=month))
         return {}
     return out

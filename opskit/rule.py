@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import keys
+from .errors import Notice
 from .loader import Data
 from .policy import Policy
 
@@ -188,10 +189,11 @@ class Context:
             self.notices.append(text)
 
     def first_in_month(
-        self, dataset: str, key: str, when: str, note: str = "", columns: Sequence[str] | None = None
+        self, dataset: str, key: str, when: str, changes: str = "", columns: Sequence[str] | None = None
     ) -> pd.DataFrame:
         """Each `key`'s first occurrence, dated in the month by `when`; later repeats are set aside
-        with a notice (the first record is what the rules judge).
+        with a notice (the first record is what the rules judge); `changes` names the rule that judges
+        the repeats themselves, which the notice points to.
 
         With `columns`, only those (and `key`, `when`, `_row`) are taken, afresh for each caller and
         not kept: a rule copies the few columns it reads of a whole load's month, and the audit never
@@ -209,8 +211,13 @@ class Context:
                 keep = None if keep.all() else keep
             if later:
                 self.notice(
-                    f"{self.data.files[dataset]}: {later} later rows of repeated {key} values "
-                    f"set aside; rules use each one's first occurrence{note}"
+                    Notice(
+                        "later_repeats" + ("_changes" if changes else ""),
+                        file=self.data.files[dataset],
+                        count=later,
+                        key=key,
+                        rule=changes,
+                    )
                 )
             return keep
 

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ... import keys
+from ...errors import Notice
 from ...rule import Context, Measurement, deadline, message_ids, rule
 
 SIGN_OFFS = ["sign_ecommerce", "sign_marketing", "sign_salesops"]
@@ -19,7 +20,7 @@ VERSION_FIELDS = ["customer_id", "amount", "created_at"]
 def month_orders(ctx: Context, *columns: str) -> pd.DataFrame:
     """The month's orders, first occurrence of each order_id; with `columns`, only those (and the
     id, `created_at`, `_row`): what the rule reads, not a copy of every column."""
-    return ctx.first_in_month("orders", "order_id", "created_at", " (changes are ORD-010)", columns or None)
+    return ctx.first_in_month("orders", "order_id", "created_at", changes="ORD-010", columns=columns or None)
 
 
 # Python's `\s` spelled for Arrow's RE2 (whose own `\s` is ASCII only), and the dash: what people type into accounts
@@ -243,10 +244,7 @@ def retail_price_when_unregistered(ctx: Context) -> Measurement:
     price = lines["sku"].map(retail).astype("float64")
     unpriced = price.isna()
     if unpriced.any():
-        ctx.notice(
-            f"ORD-008: {int(unpriced.sum())} order lines have SKUs without a retail price "
-            f"in {ctx.data.files['products']} and were not valued"
-        )
+        ctx.notice(Notice("unpriced_lines", count=int(unpriced.sum()), file=ctx.data.files["products"]))
     gap = ((price - lines["unit_price"]).clip(lower=0) * lines["qty"].astype("float64")).fillna(0)
     shortfall = gap.groupby(lines["order_id"]).sum()
     short = offenders["order_id"].map(shortfall).astype("float64").fillna(0.0)
