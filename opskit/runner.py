@@ -26,6 +26,7 @@ from .rule import (
     Measurement,
     Rule,
     all_rules,
+    breaks,
     columns_needed,
     month_first_needed,
 )
@@ -112,19 +113,6 @@ def _aligned(value, items: pd.DataFrame) -> pd.Series:
     if isinstance(value, pd.Series):
         return value.reindex(items.index)
     return pd.Series(value, index=items.index, dtype="object" if isinstance(value, str) or value is None else None)
-
-
-def breaks(direction: str, observed: pd.Series, limit: pd.Series) -> pd.Series:
-    """Where `observed` breaks `limit` in the rule's direction; a missing value never breaks by itself."""
-    if direction == "max":
-        return observed > limit
-    if direction == "min":
-        return observed < limit
-    if direction == "abs_max":
-        return observed.abs() > limit
-    if direction == "eq":
-        return observed.notna() & limit.notna() & (observed != limit)
-    return pd.Series(False, index=observed.index)
 
 
 def judge(rule: Rule, rp: RulePolicy, m: Measurement) -> tuple[int, int, pd.DataFrame]:

@@ -99,3 +99,92 @@ def test_enum_spellings_read_cell_by_cell_as_the_column_does(dtype):
         assert (value, refused) == (one.iloc[0], one_bad.iloc[0]) or (pd.isna(value) and pd.isna(one.iloc[0]))
         assert refused == bool(one_bad.iloc[0])
     assert bad.tolist() == [False, False, False, False, False, True, False, False, True, False] * 3
+
+
+def _deadline_on_copied_rows(ctx, rule_id, items, start, end, *, key, dataset, channel=None, scope=None):
+    """The pandas spelling `deadline` replaces: the rows in scope copied, every measure a Series over them."""
+    from opskit.clock import elapsed
+    from opskit.rule import Measurement
+
+    rp = ctx.policy[rule_id]
+    in_scope = items[start].notna() if scope is None else scope & items[start].notna()
+    items = items[in_scope]
+    recorded = items[end].notna()
+    observed = elapsed(items[start], items[end].where(recorded, ctx.as_of), rp, ctx.policy)
+    limit = rp.limits(items[channel] if channel else None, index=items.index)
+    return Measurement(
+        items,
+        key=key,
+        message=message_ids(items.index, "open", (recorded, "late")),
+        dataset=dataset,
+        observed=observed,
+        limit=limit,
+        pending=~recorded & ~(observed > limit),
+        channel=channel,
+        when=start,
+        open=~recorded,
+    )
+
+
+@pytest.mark.parametrize("clock", ["calendar", "business"])
+@pytest.mark.parametrize("with_scope", [False, True])
+def test_deadline_measured_in_place_judges_as_the_copied_rows_do(clock, with_scope):
+    """Findings (every column), items checked and items pending are those of the rows copied whole;
+    the items the measurement holds are only the findings and the pending ones."""
+    from opskit.rule import all_rules, deadline
+    from opskit.runner import judge
+
+    rng = np.random.default_rng(11)
+    n, channels = 3000, ["tmall", "wechat", "jd"]
+    paid = pd.Timestamp("2026-10-01") + pd.to_timedelta(rng.integers(0, 31 * 24 * 60, n), unit="min")
+    took = pd.to_timedelta(rng.choice([0, 12 * 60, 24 * 60, 30 * 60, 48 * 60, 72 * 60, 200 * 60], n), unit="min")
+    orders = pd.DataFrame(
+        {
+            "order_id": pd.Series([f"O{i:05d}" for i in range(n)], dtype="str"),
+            "channel": pd.Categorical(rng.choice(["tmall", "wechat", "jd", None], n), categories=channels),
+            "paid_at": pd.Series(paid).where(rng.random(n) > 0.1),
+            "shipped_at": pd.Series(paid + took).where(rng.random(n) > 0.05),
+            "amount": rng.random(n),
+            "_row": np.arange(2, n + 2),
+        },
+        index=pd.RangeIndex(n) * 3 + 7,  # labels that are not positions
+    )
+    policy = load_policy({"rules": {"ORD-003": {"limit": 24, "by_channel": {"wechat": 30}, "clock": clock}}})
+    ctx = Context(None, pd.Period("2026-10", "M"), pd.Timestamp("2026-10-25"), policy)
+    scope = pd.Series(rng.random(n) > 0.2, index=orders.index) if with_scope else None
+    args = dict(key="order_id", dataset="orders", channel="channel", scope=scope)
+    rule, rp = all_rules()["ORD-003"], policy["ORD-003"]
+
+    got = deadline(ctx, "ORD-003", orders, "paid_at", "shipped_at", **args)
+    expected = _deadline_on_copied_rows(ctx, "ORD-003", orders, "paid_at", "shipped_at", **args)
+    checked, pending, rows = judge(rule, rp, got)
+    want_checked, want_pending, want_rows = judge(rule, rp, expected)
+    assert (checked, pending) == (want_checked, want_pending)
+    assert 0 < len(rows) < checked and pending > 0  # the data has findings, pending and compliant orders
+    pd.testing.assert_frame_equal(rows, want_rows)
+    assert len(got.items) == len(rows) + pending  # no compliant order was copied
+    assert "amount" not in got.items  # nor a column the deadline does not read
+
+
+def test_rows_kept_for_the_callers_own_findings_are_in_scope_and_not_counted_twice():
+    """CS-002 judges resolved tickets without feedback whatever their duration: `also` keeps those rows
+    (in scope only), and the items checked stay those in scope and not pending."""
+    from opskit.rule import deadline
+
+    t = pd.Timestamp("2026-10-05 10:00")
+    tickets = pd.DataFrame(
+        {
+            "ticket_id": ["T1", "T2", "T3", "T4", "T5"],
+            "created_at": [t, t, t, None, t],
+            "resolved_at": [t + pd.Timedelta(hours=1), t + pd.Timedelta(hours=100), None, t, t],
+            "_row": [2, 3, 4, 5, 6],
+        }
+    )
+    ctx = Context(None, pd.Period("2026-10", "M"), pd.Timestamp("2026-10-06"), load_policy(None))
+    also = pd.Series([True, False, False, True, True])  # T4 has no start: out of scope whatever `also` says
+    scope = pd.Series([True, True, True, True, False])  # T5 out of scope
+    args = dict(key="ticket_id", dataset="cs_tickets", scope=scope, also=also)
+    got = deadline(ctx, "CS-002", tickets, "created_at", "resolved_at", **args)
+    assert got.items["ticket_id"].tolist() == ["T1", "T2", "T3"]  # kept, late, pending (not yet past the limit)
+    assert got.pending.tolist() == [False, False, True]
+    assert got.checked == 2

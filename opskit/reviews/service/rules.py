@@ -66,6 +66,7 @@ def after_sales_resolved(ctx: Context) -> Measurement:
         channel="channel",
         scope=tickets["type"] == "after_sales",
         keep=("feedback_at",),
+        also=tickets["resolved_at"].notna() & tickets["feedback_at"].isna(),  # a finding whatever the duration
     )
     items = d.items
     late = d.observed > d.limit
@@ -78,6 +79,7 @@ def after_sales_resolved(ctx: Context) -> Measurement:
         limit=d.limit.where(late),
         breached=no_feedback,
         pending=d.pending & ~no_feedback,
+        checked=d.checked + int((d.pending & no_feedback).sum()),
         params={"took": d.observed},
     )
 
