@@ -3,6 +3,9 @@ each dataset's load and each rule, in one process as `opskit_runner` runs them (
 reset through /proc/self/clear_refs before each step).
 
 python -m benchmarks.rule_memory DIR [FAMILY,…]   → one line per step: MiB before, peak (+rise), after, CPU s
+python -m benchmarks.rule_memory DIR --rules ORD-003,CS-001,STK-007
+    → the same for `opskit check --rules …`: the loader reads only what those rules read (the month's
+      first records), and the runner's judging of each rule's measurement is a step of its own
 """
 
 from __future__ import annotations
@@ -46,6 +49,11 @@ def main(argv: list[str]) -> int:
     loader.load_dataset = lambda path, name, *a, **k: _measured(f"load {name}", whole)(path, name, *a, **k)
     for rule_id, rule in all_rules().items():
         object.__setattr__(rule, "fn", _measured(rule_id, rule.fn))
+    if len(argv) > 2 and argv[1] == "--rules":
+        judge = runner.judge
+        runner.judge = lambda rule, rp, m: _measured(f"judge {rule.id}", judge)(rule, rp, m)
+        runner.run_checks(argv[0], "2026-10", rules=argv[2])
+        return 0
     data = loader.load(argv[0])
     for family in argv[1].split(",") if len(argv) > 1 else FAMILIES:
         runner.run_checks(data, "2026-10", rules=family)
