@@ -76,18 +76,22 @@ def keep(label: str, page, response=None) -> None:
         SEEN[f"{label} · sent"] = without_pictures(response.text())
 
 
-def findings_shown(page, label: str) -> None:
-    """Wait for the findings table (a page that stalls is reloaded once, as a manager would)."""
+def findings_shown(page, label: str, response):
+    """Wait for the findings table (a page that stalls is reloaded once, as a manager would); the
+    response that brought the page shown."""
     try:
         page.wait_for_selector(".opskit-count", timeout=150_000)
+        return response
     except PlaywrightTimeout:
         shown = page.inner_text("body")[:2000]
-        page.reload(timeout=300_000)
+        VISITS.append(f"{label}: reloaded once, it showed {shown[:200]!r}")
+        response = page.reload(timeout=300_000)
         try:
             page.wait_for_selector(".opskit-count", timeout=150_000)
         except PlaywrightTimeout:
             log = SERVER_LOG[0].read_text()[-3000:]
             pytest.fail(f"{label} showed no findings, twice:\n{shown}\n--- server log\n{log}")
+        return response
 
 
 def table_complete(page) -> int:
@@ -135,7 +139,7 @@ def open_dashboard(browser, server: str, name: str, lang: str) -> tuple:
 def read_dashboard(page, frames: list[str], response, label: str, started: float) -> None:
     """Every finding of October, one rule's narrowed table, then the bad month's error box."""
     try:
-        findings_shown(page, label)
+        response = findings_shown(page, label, response)
         count = table_complete(page)
         response.finished()
         keep(label, page, response)
