@@ -139,7 +139,9 @@ def agent_messages(ctx: Context) -> pd.DataFrame:
         msgs = msgs.loc[wanted, list(SEND_ORDER)].sort_values(list(SEND_ORDER), kind="stable")
         chats = chats.set_index("ticket_id")  # one row per ticket: a left join is a lookup per column
         for column in ("channel", "created_at"):
-            msgs[column] = msgs["ticket_id"].map(chats[column])
+            values = chats[column]
+            # no chat at all (hence no message): pandas' map would cast the empty lookup to float first
+            msgs[column] = msgs["ticket_id"].map(values) if len(values) else pd.Series(values.array, index=msgs.index)
         return msgs
 
     return ctx.cached("agent_messages", make)
