@@ -25,7 +25,7 @@ from helpers import ROOT, SAMPLES
 from opskit.errors import OpskitError
 from opskit.report.landing import landing_html
 from opskit.report.notebooks import REVIEWS
-from opskit.report.server import host_allowed, origin_allowed
+from opskit.report.server import DashboardKernelManager, host_allowed, origin_allowed
 from opskit.serve import READY, resolve_token
 
 ALLOWED = {"127.0.0.1", "localhost", "::1", "ops.example.cn"}
@@ -47,6 +47,20 @@ def test_origin_is_checked_when_sent():
     assert origin_allowed("http://localhost:8866", ALLOWED)
     assert not origin_allowed("http://evil.example.com", ALLOWED)
     assert not origin_allowed("null", ALLOWED)
+
+
+def test_a_kernel_waits_for_its_page_longer_than_for_a_page_that_went_away():
+    """A kernel no page has connected to yet is not released after a minute: under load the page can
+    take that long to connect, and released it would stay on its spinner for good."""
+    km = DashboardKernelManager(release_after=60, connect_grace=300)
+    km._kernel_connections.update(waiting=0, seen=0)
+    km.notify_connect("seen")
+    km.notify_disconnect("seen")  # its tab was closed
+    assert not km.release_due("waiting", 0, 90, "idle")
+    assert km.release_due("seen", 0, 90, "idle")
+    assert km.release_due("waiting", 0, 301, "idle")
+    assert not km.release_due("seen", 1, 9999, "idle")  # a page is connected: the two-hour cull decides
+    assert not km.release_due("seen", 0, 9999, "busy")
 
 
 def test_non_loopback_host_needs_a_token(monkeypatch):
