@@ -1,5 +1,7 @@
 """Notebooks are thin, generated from one template, stored without outputs except nbval's checked cells."""
 
+import re
+
 import nbformat
 import pytest
 from helpers import ROOT
@@ -32,3 +34,12 @@ def test_notebooks_hold_no_logic(path):
     assert sum(len(src.splitlines()) for src in code) < 25
     for forbidden in ("def ", "class ", "for ", "groupby", "read_csv", "merge("):
         assert not any(forbidden in src for src in code), forbidden
+
+
+def test_headings_state_no_limit_the_policy_can_change():
+    """A team policy of 36 h or a count on the 28th must not be contradicted by a notebook's heading: the
+    limits in force are rendered in each review's rules table, so the headings name none."""
+    from opskit.reviews import FAMILIES
+
+    for family in FAMILIES:
+        assert not re.search(r"\d+\s*(?:小时|天|日|h\b|days?\b|周)|两周|30th", family.about), family.name

@@ -51,11 +51,12 @@ FAMILIES: tuple[Family, ...] = (
         "service_stats",
         "review:ServiceReview",
         "客服统计 · Customer-service stats",
-        "咨询与投诉是否24小时内回复、售后48小时内处理并反馈、投诉48小时内反馈、逐条分类，在线客服是否使用规范用语；"
+        "咨询与投诉是否按时回复、售后是否按时处理并反馈、投诉是否按时反馈、是否逐条分类，"
+        "在线客服是否使用规范用语（时限见下方规则表，以现行制度为准）；"
         "以及咨询量、回复时长（日历与工作时间）、积压、服务时间外咨询、重复咨询和周趋势。\n\n"
-        "Were inquiries answered within 24 h, after-sales done and fed back within 48 h, complaints fed back within "
-        "48 h, every ticket classified and the chat script followed? With volumes, reply times on both clocks, "
-        "backlog, out-of-hours and repeat contacts, and the weekly trend.",
+        "Were inquiries answered, after-sales done and fed back, and complaints fed back in time (the limits in force "
+        "are in the rules table below), every ticket classified and the chat script followed? With volumes, reply "
+        "times on both clocks, backlog, out-of-hours and repeat contacts, and the weekly trend.",
     ),
     Family(
         "stocktake",
@@ -63,11 +64,11 @@ FAMILIES: tuple[Family, ...] = (
         "stocktake_variance",
         "review:StocktakeReview",
         "盘点差异分析 · Stock-take variance",
-        "每月30日是否两人以上盘点，实盘与电商台帐表是否相符，差异是否及时复盘，短缺按零售价赔偿；"
+        "是否在制度规定的盘点日由两人以上盘点，实盘与电商台帐表是否相符，差异是否及时复盘，短缺按零售价赔偿；"
         "台帐是否每日填写、结转相符，进货与财务核销是否一致；以及库存记录准确率、差异金额、可售天数和滞销品。\n\n"
-        "Was stock counted on the 30th by two people, did the count match the ledger, were variances recounted "
-        "in time and shortages charged at retail, is the ledger complete and rolling forward, do purchases match "
-        "finance? With record accuracy, variance value, days of cover and slow movers.",
+        "Was stock counted on the policy's count day by two people, did the count match the ledger, were "
+        "variances recounted in time and shortages charged at retail, is the ledger complete and rolling "
+        "forward, do purchases match finance? With record accuracy, variance value, days of cover and slow movers.",
     ),
     Family(
         "promotions",
@@ -75,9 +76,9 @@ FAMILIES: tuple[Family, ...] = (
         "promotion_review",
         "review:PromotionReview",
         "促销活动复盘 · Promotion review",
-        "活动方案是否提前两周提交并经经理审批、销管部与市场部确认、内容完整，结束后是否按时提交总结，赠品出库与财务核销是否一致，"
+        "活动方案是否按制度提前提交并经经理审批、销管部与市场部确认、内容完整，结束后是否按时提交总结，赠品出库与财务核销是否一致，"
         "费用是否在预算内、销售额是否达标；以及活动提升、增量、投资回报、活动后回落和对同类商品的影响。\n\n"
-        "Were plans submitted two weeks ahead, approved, confirmed and complete, reviews submitted, gifts written off, "
+        "Were plans submitted in time, approved, confirmed and complete, reviews submitted, gifts written off, "
         "costs within budget and targets met? With uplift, incremental revenue, ROI, the dip after, and the effect "
         "on other SKUs of the category.",
     ),
