@@ -63,6 +63,19 @@ def test_a_kernel_waits_for_its_page_longer_than_for_a_page_that_went_away():
     assert not km.release_due("seen", 0, 9999, "busy")
 
 
+def test_the_server_log_level_comes_from_the_environment(monkeypatch):
+    from opskit.report.server import log_level
+
+    monkeypatch.delenv("OPSKIT_SERVE_LOG", raising=False)
+    assert log_level() == "WARN"
+    monkeypatch.setenv("OPSKIT_SERVE_LOG", "info")
+    assert log_level() == "INFO"
+    monkeypatch.setenv("OPSKIT_SERVE_LOG", "warning")
+    assert log_level() == "WARN"
+    monkeypatch.setenv("OPSKIT_SERVE_LOG", "loud; rm -rf /")  # not a level: the default, no traceback
+    assert log_level() == "WARN"
+
+
 def test_non_loopback_host_needs_a_token(monkeypatch):
     monkeypatch.delenv("OPSKIT_SERVE_TOKEN", raising=False)
     assert resolve_token("127.0.0.1", None) is None

@@ -205,7 +205,10 @@ class ReviewApp:
                 display(HTML(self.head_html(view)))
                 if not view.error:
                     for data, metadata in chart_outputs(view):
-                        display(data, metadata=metadata, raw=metadata is not None)
+                        if metadata is None:  # a figure, outside a kernel
+                            display(data)
+                        else:
+                            display(data, metadata=metadata, raw=True)
                     display(HTML(self.tables_html(view)))
         if view is None or view.error:
             self.table.clear_output()  # at once, after the head says why: a deferred clear waits for output
@@ -261,11 +264,14 @@ def _keep(path: Path, outputs: list[dict]) -> None:
     try:
         path.parent.mkdir(exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    except OSError:
+        return  # a cache folder that cannot be written: the next viewer draws them again
+    try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             json.dump(outputs, out, ensure_ascii=False)
         os.replace(temporary, path)
     except OSError:
-        with contextlib.suppress(OSError, UnboundLocalError):
+        with contextlib.suppress(OSError):
             os.unlink(temporary)
 
 

@@ -395,6 +395,17 @@ class DashboardServer(Voila):
         shutil.rmtree(self.connection_dir, ignore_errors=True)
 
 
+LOG_ENV = "OPSKIT_SERVE_LOG"
+LOG_LEVELS = ("DEBUG", "INFO", "WARN", "ERROR")
+
+
+def log_level() -> str:
+    """`OPSKIT_SERVE_LOG` when it names a level (INFO logs each kernel's start, connection and release),
+    else WARN."""
+    level = os.environ.get(LOG_ENV, "WARN").strip().upper().removesuffix("ING")
+    return level if level in LOG_LEVELS else "WARN"
+
+
 def allowed_hosts(host: str, extra: list[str]) -> set[str]:
     names = {*LOOPBACK_NAMES, *(name.lower().rstrip(".") for name in extra)}
     if host not in ("0.0.0.0", "::", ""):
@@ -447,7 +458,7 @@ def build(
         "--DashboardKernelManager.cull_connected=True",
         "--VoilaExecutor.startup_timeout=60",
         "--VoilaExecutor.timeout=120",
-        "--Voila.log_level=" + os.environ.get("OPSKIT_SERVE_LOG", "WARN"),
+        f"--Voila.log_level={log_level()}",
         "--Voila.log_format=%(asctime)s %(levelname)s %(message)s",
     ]
     if token:
