@@ -50,8 +50,9 @@ class FindingsDiffer(SystemExit):
     """The engines disagree: no ratio is worth printing then."""
 
 
-def measure(command: list[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (MiB, from wait4) and standard output of one whole process."""
+def measure(command: list[str]) -> tuple[float, float, str, float]:
+    """Wall seconds, peak RSS (MiB, from wait4), standard output and CPU seconds (user + system, from
+    wait4: on a shared machine the steadier figure) of one whole process."""
     with tempfile.TemporaryFile() as err:  # a file, not a pipe: an unread pipe could block the child
         started = time.perf_counter()
         proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, text=True, cwd=ROOT)
@@ -64,7 +65,7 @@ def measure(command: list[str]) -> tuple[float, float, str]:
             err.seek(0)
             tail = err.read().decode("utf-8", "replace")[-2000:]
             raise SystemExit(f"{' '.join(command)} failed with exit code {code}:\n{tail}")
-    return wall, usage.ru_maxrss / 1024, out
+    return wall, usage.ru_maxrss / 1024, out, usage.ru_utime + usage.ru_stime
 
 
 def data_for(n: int) -> Path:
@@ -107,7 +108,7 @@ def same_findings(ours: dict[str, list[list]], ref: dict[str, list[list]], where
 
 def compare(month: Path, fmt: str, repeats: int, where: str) -> dict:
     """`opskit check --rules …` and the DuckDB SQL, alternately, each a whole process."""
-    runs: dict[str, list[tuple[float, float]]] = {"opskit": [], "duckdb": []}
+    runs: dict[str, list[tuple[float, float, float]]] = {"opskit": [], "duckdb": []}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "findings.csv"
         ours = [sys.executable, "-m", "opskit.cli", "check", str(month), "--month", MONTH]
@@ -115,8 +116,8 @@ def compare(month: Path, fmt: str, repeats: int, where: str) -> dict:
         ref = [sys.executable, "-m", "benchmarks.duckdb_reference", str(month), fmt]
         for i in range(repeats):
             for engine in ("opskit", "duckdb") if i % 2 == 0 else ("duckdb", "opskit"):
-                wall, rss, text = measure(ours if engine == "opskit" else ref)
-                runs[engine].append((wall, rss))
+                wall, rss, text, cpu = measure(ours if engine == "opskit" else ref)
+                runs[engine].append((wall, rss, cpu))
                 if engine == "duckdb":
                     found_ref = json.loads(text)
                 else:
@@ -124,16 +125,18 @@ def compare(month: Path, fmt: str, repeats: int, where: str) -> dict:
             same_findings(found_ours, found_ref, where)
     row = {"findings": sum(len(v) for v in found_ours.values())}
     for engine, times in runs.items():
-        row[f"{engine}_s"] = statistics.median(t for t, _ in times)
-        row[f"{engine}_runs"] = [round(t, 2) for t, _ in times]
-        row[f"{engine}_rss_mib"] = max(r for _, r in times)
+        row[f"{engine}_s"] = statistics.median(t for t, _, _ in times)
+        row[f"{engine}_runs"] = [round(t, 2) for t, _, _ in times]
+        row[f"{engine}_rss_mib"] = max(r for _, r, _ in times)
+        row[f"{engine}_cpu_s"] = statistics.median(c for _, _, c in times)
     row["ratio"] = row["opskit_s"] / row["duckdb_s"]
+    row["cpu_ratio"] = row["opskit_cpu_s"] / row["duckdb_cpu_s"]
     return row
 
 
 def all_rules(month: Path) -> dict:
     """Every rule on every dataset of the month, in one process: load time, time per family, peak RSS."""
-    wall, rss, out = measure([sys.executable, "-m", "benchmarks.opskit_runner", str(month)])
+    wall, rss, out, _ = measure([sys.executable, "-m", "benchmarks.opskit_runner", str(month)])
     return {"wall_s": wall, "rss_mib": rss, **json.loads(out)}
 
 
@@ -188,7 +191,7 @@ def bench_xlsx(rows: int) -> dict:
     path = xlsx_export(rows)
     out = {"xlsx_rows": rows}
     for how in ("opskit", "openpyxl"):  # one run each: openpyxl alone takes tens of seconds at 100k rows
-        wall, rss, text = measure([sys.executable, "-m", "benchmarks.xlsx_load", str(path), how])
+        wall, rss, text, _ = measure([sys.executable, "-m", "benchmarks.xlsx_load", str(path), how])
         out[f"xlsx_{how}_s"], out[f"xlsx_{how}_rss_mib"] = wall, rss
         out[f"xlsx_{how}_rows"] = json.loads(text)["rows"]
     return out
@@ -309,7 +312,8 @@ def report(rows: list[dict], extra: dict, repeats: int) -> str:
             lines.append(
                 f"  {n:>10,} {fmt:<7} opskit {ref['opskit_s']:.2f} s {ref['opskit_rss_mib']:.0f} MiB  "
                 f"duckdb {ref['duckdb_s']:.2f} s {ref['duckdb_rss_mib']:.0f} MiB  "
-                f"ratio {ref['ratio']:.2f}× {note}  runs {ref['opskit_runs']} / {ref['duckdb_runs']}"
+                f"ratio {ref['ratio']:.2f}× {note}  runs {ref['opskit_runs']} / {ref['duckdb_runs']}  "
+                f"CPU {ref['opskit_cpu_s']:.2f} s vs {ref['duckdb_cpu_s']:.2f} s ({ref['cpu_ratio']:.2f}×)"
             )
             if size == "10m" and fmt == "parquet":
                 gib = ref["opskit_rss_mib"] / 1024

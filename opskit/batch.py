@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import html
 import json
 import os
 import re
@@ -27,7 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import DataError, OpskitError
+from .errors import DataError, OpskitError, say
 from .loader import resolve_folder
 from .month import MonthResult, cached
 from .policy import load_policy
@@ -113,7 +114,7 @@ def _execute(name: str, staging: str, parameters: dict, timeout: int, mask: bool
         return NotebookRun(name, False, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
     try:
         _for_managers(target, parameters, source.parent, mask)
-        export_html(target, Path(staging) / f"{name}.html")
+        export_html(target, Path(staging) / f"{name}.html", parameters.get("lang") or "zh")
     except OSError as exc:
         if not is_disk_full(exc):
             raise
@@ -142,15 +143,21 @@ def _for_managers(target: Path, parameters: dict, notebooks: Path, mask: bool) -
     atomic_write_text(target, json.dumps(scrub_notebook(nb, paths, mask), ensure_ascii=False))
 
 
-def export_html(notebook: Path, html_path: Path) -> Path:
-    """HTML without code or prompts that reads offline: no scripts fetched from the internet."""
+def export_html(notebook: Path, html_path: Path, lang: str = "zh") -> Path:
+    """HTML without code or prompts that reads offline (no scripts fetched from the internet), in the
+    reader's language: `<html lang>` and the title say it, so a browser neither offers to translate a
+    Chinese report nor draws it with a Latin font's fallbacks."""
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(
         template_name="lab", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
     )
     body, _ = exporter.from_filename(str(notebook))
-    atomic_write_text(html_path, _EXTERNAL_SCRIPT.sub("", body))
+    body = _EXTERNAL_SCRIPT.sub("", body)
+    body = re.sub(r'<html lang="[^"]*">', f'<html lang="{lang}">', body, count=1)
+    title = f"{t(notebook.stem, lang)} · {t('site_title', lang)}"
+    body = re.sub(r"<title>.*?</title>", lambda _: f"<title>{html.escape(title)}</title>", body, count=1, flags=re.S)
+    atomic_write_text(html_path, body)
     return html_path
 
 
@@ -274,10 +281,12 @@ def context_frame(result: MonthResult, lang: str) -> pd.DataFrame:
         (f"{t('files_exported', lang)}: {f.name}", f"{f.modified:%Y-%m-%d %H:%M} ({f.size:,} B)") for f in result.files
     ]
     skipped = result.skipped()
-    rows += [(f"{t('skipped_rules', lang)}: {rule}", why) for rule, why in skipped.items()] or [
+    said = status_text(pd.Series([f"skipped: {why}" for why in skipped.values()], dtype="str"), lang)
+    rows += [(f"{t('skipped_rules', lang)}: {rule}", why) for rule, why in zip(skipped, said, strict=True)] or [
         (t("skipped_rules", lang), t("none", lang))
     ]
-    rows += [(t("notices", lang), notice) for notice in result.notices] or [(t("notices", lang), t("none", lang))]
+    notices = [say(notice, lang) for notice in result.notices]
+    rows += [(t("notices", lang), notice) for notice in notices] or [(t("notices", lang), t("none", lang))]
     return pd.DataFrame(rows, columns=[t("metric", lang), t("value", lang)])
 
 

@@ -7,7 +7,7 @@ import logging
 import os
 import warnings
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pandas is imported on use: the command line starts without it
     import pandas as pd
@@ -24,6 +24,50 @@ class OpskitNotice(UserWarning):
     """Something opskit did to the data on its own (duplicates dropped, totals rows set aside, a rule
     skipped). Issued as a Python warning so JupyterLab shows it under the cell, and logged to the
     `opskit` logger for the batch."""
+
+
+class Notice(str):
+    """A notice: its English text (what warnings, logs and programs match on) with the id and parameters
+    of its template, so that a report can say it in the reader's language. The templates of both
+    languages are the `notices` section of the locale catalogues."""
+
+    id: str
+    params: dict[str, Any]
+
+    def __new__(cls, id: str, **params: Any) -> Notice:
+        from .locale import catalogue
+
+        notice = super().__new__(cls, catalogue("en")["notices"][id].format(**params))
+        notice.id, notice.params = id, params
+        return notice
+
+    def say(self, lang: str) -> str:
+        """The notice in `lang`; dataset and key names among the parameters are named in that language."""
+        from .locale import catalogue
+
+        book = catalogue(lang)
+        names = book["codes"]["datasets"]
+        params = dict(self.params)
+        if "datasets" in params:
+            params["datasets"] = book["formats"]["list_separator"].join(
+                names.get(d, d) for d in str(params["datasets"]).split(", ")
+            )
+        if "key" in params:
+            params["key"] = book["notice_keys"].get(params["key"], params["key"])
+        return book["notices"][self.id].format(**params)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "params": self.params}
+
+    @classmethod
+    def from_json(cls, value: str | dict[str, Any]) -> str:
+        """A saved notice: templated (a dict) or, from an older writer, its text."""
+        return cls(value["id"], **value["params"]) if isinstance(value, dict) else str(value)
+
+
+def say(notice: str, lang: str) -> str:
+    """Any notice in `lang`: a templated one in the reader's words, any other as it was written."""
+    return notice.say(lang) if isinstance(notice, Notice) else str(notice)
 
 
 def notify(notices: Iterable[str], stacklevel: int = 3) -> None:

@@ -58,6 +58,21 @@ def repeated_arrow(arrow, trim: bool = False) -> np.ndarray | None:
     return out
 
 
+def positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
+    """Where each of `values` stands in `keys` (unique), -1 where it is absent: the row lookup of a
+    left join on a unique key. On Arrow text it runs Arrow's hash kernel over the Arrow arrays; a
+    pandas index of Arrow strings would first make a Python string of every value on both sides."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    left, right = getattr(values.array, "_pa_array", None), getattr(keys.array, "_pa_array", None)
+    if left is None or right is None or left.type != right.type:
+        return pd.Index(keys).get_indexer(values)
+    right = right.combine_chunks() if isinstance(right, pa.ChunkedArray) else right
+    found = pc.index_in(left, value_set=right).fill_null(-1)
+    return found.to_numpy().astype(np.intp)
+
+
 def _words(chunk, width: int) -> tuple[np.ndarray, np.ndarray] | None:
     """Each value as a row of `width // 8` uint64 words (zero-padded ASCII) and its length; None when
     not plain ASCII."""

@@ -20,7 +20,7 @@ import pandas as pd
 
 from . import parsing
 from .config_file import read_config
-from .errors import BadCells, DataError, notify
+from .errors import BadCells, DataError, Notice, notify
 from .schema import DATASETS, Column, Dataset, norm
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls")
@@ -879,7 +879,7 @@ def shape(
     dup = _exact_duplicates(frame, list(ds.key) or [c.name for c in ds.required]) if wanted is None else None
     if dup is not None and dup.any():
         shown = ", ".join(str(r) for r in rows[dup].head(10))
-        notices.append(f"{file}: {int(dup.sum())} exact duplicate rows dropped (rows {shown})")
+        notices.append(Notice("duplicate_rows", file=file, count=int(dup.sum()), rows=shown))
         frame, rows = frame[~dup], rows[~dup]
     frame["_row"] = rows.astype("int64")
     frame = frame.reset_index(drop=True)
@@ -906,11 +906,30 @@ def _may_hold_totals(values: pd.Series) -> bool:
         return True
 
 
+def _totals_key_anywhere(body: pd.DataFrame, key: list[str]) -> bool:
+    """Whether some row's key is blank or itself a totals word in every key column, as a totals row's
+    is: scanning the key alone, instead of every text column for totals words, settles most files."""
+    possible = pd.Series(True, index=body.index)
+    for column in key:
+        values = body[column]
+        if values.dtype.kind in "biufcmMb":
+            possible &= values.isna()
+        else:
+            stripped = values.astype("str").str.strip()
+            possible &= (stripped.isna() | stripped.eq("") | stripped.isin(_TOTALS_SPELLINGS)).fillna(True)
+        if not possible.any():
+            return False
+    return True
+
+
 def _set_aside_totals(raw: RawTable, body, ds: Dataset, file: str, mapping: dict, notices: list[str]):
     """A totals row (合计/总计/小计 as the row's first text, its key blank) is the export's own sum, not a
     record: it is set aside with a notice instead of failing the load on its blank key."""
     text = [c for c in raw.body.columns if raw.body[c].dtype.kind not in "biufcmMb"]
-    if raw.body.empty or not any(_may_hold_totals(raw.body[c]) for c in text):
+    key = [c for c in (ds.key or (ds.required[0].name,)) if c in body]
+    if raw.body.empty or (key and not _totals_key_anywhere(body, key)):
+        return body, raw.rows  # no row's key is blank or a totals word: no row can be a totals row
+    if not any(_may_hold_totals(raw.body[c]) for c in text):
         return body, raw.rows
     # the row's first non-blank cell, column by column over the rows still blank so far (few after the first)
     first = pd.Series(None, index=raw.body.index, dtype="object")
@@ -927,16 +946,13 @@ def _set_aside_totals(raw: RawTable, body, ds: Dataset, file: str, mapping: dict
     labelled = first.isin(_TOTALS_SPELLINGS)
     if not labelled.any():
         return body, raw.rows
-    key = [c for c in (ds.key or (ds.required[0].name,)) if c in body]
     keys = body.loc[labelled, key].astype("str").apply(lambda c: c.str.strip())
     blank_key = (keys.isna() | keys.eq("") | keys.isin(_TOTALS_SPELLINGS)).all(axis=1)
     totals = blank_key[blank_key].index
     if not len(totals):
         return body, raw.rows
     shown = ", ".join(str(int(r)) for r in raw.rows[totals][:10])
-    notices.append(
-        f"{file}: {len(totals)} totals rows set aside (rows {shown}); they sum the export, they are not records"
-    )
+    notices.append(Notice("totals_rows", file=file, count=len(totals), rows=shown))
     keep = ~body.index.isin(totals)
     return body[keep], raw.rows[keep]
 
@@ -963,7 +979,7 @@ def _drop_blank_rows(body, rows, ds: Dataset, file: str, label: dict, notices: l
                 zh="必填列为空",
             )
     if empty.any():
-        notices.append(f"{file}: {int(empty.sum())} blank rows ignored")
+        notices.append(Notice("blank_rows", file=file, count=int(empty.sum())))
     keep = ~body.index.isin(empty[empty].index)
     return body[keep], rows[keep]
 
@@ -982,7 +998,7 @@ def _drop_repeated_headers(body, rows, ds: Dataset, file: str, mapping: dict, no
     if not repeated.any():
         return body, rows
     shown = ", ".join(str(r) for r in rows[repeated].head(10))
-    notices.append(f"{file}: header row repeated at rows {shown}; those rows were dropped")
+    notices.append(Notice("repeated_header", file=file, rows=shown))
     return body[~repeated], rows[~repeated]
 
 
@@ -1070,6 +1086,19 @@ def load_dataset(
     return shape(raw, ds, lookup, path.name, notices, wanted)
 
 
+def release_unused() -> None:
+    """Hand back to the system the memory Arrow's allocator keeps for reuse after a big step.
+
+    Arrow (mimalloc) and numpy (malloc) do not share freed memory: what a file's conversion freed
+    in Arrow's pool would otherwise stay resident beside the numpy arrays of the next step — at ten
+    million orders about a gigabyte of a whole load. Nothing to do when Arrow was never imported."""
+    import sys
+
+    arrow = sys.modules.get("pyarrow")
+    if arrow is not None:
+        arrow.default_memory_pool().release_unused()
+
+
 def _drop_footer(raw: RawTable, footer_rows: int, file: str) -> RawTable:
     """The manifest's `footer_rows` last rows with any content (notes, signatures below the data) are not data."""
     filled = ~pd.concat([parsing.blank(raw.body[c]) for c in raw.body.columns], axis=1).all(axis=1)
@@ -1102,13 +1131,14 @@ def load(
         strays = stray_files(given)
         if strays:
             shown = ", ".join(strays[:10]) + (f" and {len(strays) - 10} more" if len(strays) > 10 else "")
-            notices.append(f"{given.name}: {shown} ignored (not a YYYY-MM month folder nor a dataset of a month)")
+            notices.append(Notice("stray_files", folder=given.name, names=shown))
     frames, files, cut = {}, {}, {}
     for name, path in locate(folder, manifest).items():
         if datasets is not None and name not in datasets:
             continue
         plan, kept = (month_first or {}).get(name), {}
         frames[name] = load_dataset(path, name, manifest.get(name), notices, (columns or {}).get(name), plan, kept)
+        release_unused()
         files[name] = path.name
         if plan is not None and "repeated" in kept:
             cut[name] = (plan.key, plan.when, plan.month, kept["repeated"], kept["months"])
@@ -1141,6 +1171,6 @@ def _prior_month(folder: Path, month: str | None, notices: list[str]) -> dict[st
             if name in found:
                 out[name] = load_dataset(found[name], name, manifest.get(name), [], wanted)
     except DataError as exc:
-        notices.append(f"{before}/{exc}; the first day of {month} is not compared with {before}")
+        notices.append(Notice("prior_month_unreadable", before=before, error=str(exc), month=month))
         return {}
     return out

@@ -28,12 +28,12 @@ from typing import Any
 import pandas as pd
 
 from .config_file import read_config
-from .errors import OpskitError, OpskitNotice, PolicyError
+from .errors import Notice, OpskitError, OpskitNotice, PolicyError
 from .loader import Data, Unloaded, load, month_folders, resolve_folder
 from .policy import Policy, load_policy
 from .runner import CheckResult, run_checks, select_rules
 
-FORMAT = 1  # bump when the saved layout changes: older saved results are then recomputed
+FORMAT = 2  # bump when the saved layout changes: older saved results are then recomputed
 META = "month.json"
 CACHE_ENV = "OPSKIT_CACHE"
 LOCAL_ZONE = "Asia/Shanghai"
@@ -185,7 +185,7 @@ class MonthResult:
                 try:
                     prior = cls.compute(root, before, policy=doc, previous=False)
                 except OpskitError as exc:
-                    result.notices.append(f"{before}: no change against the previous month ({exc})")
+                    result.notices.append(Notice("no_previous_month", month=before, error=str(exc)))
                 else:
                     result.previous_month, result.previous_kpis = before, prior.kpis
         return result
@@ -219,9 +219,9 @@ class MonthResult:
                 "data_root": str(self.data_root) if self.data_root else None,
                 "data_month": self.data.month,
                 "data_files": self.data.files,
-                "data_notices": self.data.notices,
+                "data_notices": [_notice_json(n) for n in self.data.notices],
                 "policy_doc": self.policy_doc,
-                "notices": self.notices,
+                "notices": [_notice_json(n) for n in self.notices],
                 "files": [f.to_json() for f in self.files],
                 "frames": sorted(self.frames),
                 "kpis": self.kpis,
@@ -265,7 +265,7 @@ class MonthResult:
             dict(meta["data_files"]),
             Path(meta["folder"]),
             meta["data_month"],
-            list(meta["data_notices"]),
+            [Notice.from_json(n) for n in meta["data_notices"]],
             prior={n.removeprefix("prior/"): read(n) for n in stored if n.startswith("prior/")},
         )
         return cls(
@@ -276,7 +276,7 @@ class MonthResult:
             findings=read("findings"),
             summary=read("summary"),
             params=read("params") if "params" in stored else None,
-            notices=list(meta["notices"]),
+            notices=[Notice.from_json(n) for n in meta["notices"]],
             files=[
                 InputFile(f["dataset"], f["name"], int(f["size"]), pd.Timestamp(f["modified"])) for f in meta["files"]
             ],
@@ -463,12 +463,17 @@ class MonthSource:
             try:
                 self.loaded[month] = load(self.root, month)
             except OpskitError as exc:
-                self.notices.append(f"{month}: left out of the figures across months ({exc})")
+                self.notices.append(Notice("left_out_across_months", month=month, error=str(exc)))
                 self.loaded[month] = None
         return self.loaded[month]
 
     def months(self) -> list[str]:
         return sorted(self.available)
+
+
+def _notice_json(notice: str) -> str | dict[str, Any]:
+    """A notice as saved: its template and parameters, so a loaded month says it in any language."""
+    return notice.to_json() if isinstance(notice, Notice) else str(notice)
 
 
 def _policy_doc(policy: str | Path | dict | None) -> dict | None:

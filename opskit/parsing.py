@@ -128,15 +128,19 @@ def enum_lookup(values: dict[str, tuple[str, ...]]) -> dict[str, str]:
 
 
 def parse_enum(s: pd.Series, values: dict[str, tuple[str, ...]]) -> tuple[pd.Series, pd.Series]:
-    """Chinese or English spellings → the canonical value, as a categorical column (one lookup per spelling)."""
-    text = to_text(s)
+    """Chinese or English spellings → the canonical value, as a categorical column (one lookup per spelling).
+
+    The column is factorized as it comes and only its few distinct spellings are stripped and looked
+    up: stripping and hashing a million cells of text first would cost several times as much."""
     lookup = enum_lookup(values)
-    codes, uniques = pd.factorize(text, use_na_sentinel=True)
-    canonical = pd.Series(uniques, dtype=text.dtype).str.normalize("NFKC").str.casefold().map(lookup)
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    text = to_text(pd.Series(uniques, dtype=s.dtype))
+    canonical = text.str.normalize("NFKC").str.casefold().map(lookup)
     unique_codes = np.append(pd.Index(list(values)).get_indexer(canonical.astype("object")), -1)
+    blank_spelling = np.append(text.isna().to_numpy(), True)  # white space alone is missing, not a bad value
     final = unique_codes[codes]
-    out = pd.Series(pd.Categorical.from_codes(final, categories=list(values)), index=text.index)
-    return out, pd.Series((final == -1) & (codes != -1), index=text.index)
+    out = pd.Series(pd.Categorical.from_codes(final, categories=list(values)), index=s.index)
+    return out, pd.Series((final == -1) & ~blank_spelling[codes], index=s.index)
 
 
 MONTH_SPELLINGS = "2026-10, 2026/10, 2026年10月 or 2026-9"

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import OpskitError, notify
-from .loader import Data, MonthFirst, load, resolve_folder
+from .errors import Notice, OpskitError, notify
+from .loader import Data, MonthFirst, load, release_unused, resolve_folder
 from .locale import check_lang
 from .parsing import to_period
 from .policy import DURATION_UNITS, Policy, RulePolicy, load_policy
@@ -258,7 +258,11 @@ def refuse_impossible_month(data: Data, period: pd.Period) -> list[str]:
         )
     main = counts.idxmax()
     if main != month and counts[main] > 2 * counts[month]:
-        return [f"most rows of this data fall in {main} ({counts[main]:,} rows), only {counts[month]:,} in {month}"]
+        return [
+            Notice(
+                "mostly_other_month", main=main, main_rows=f"{counts[main]:,}", rows=f"{counts[month]:,}", month=month
+            )
+        ]
     return []
 
 
@@ -335,10 +339,11 @@ def run_checks(
             "source_clause": rp.source,
         }
         if absent:
-            ctx.notice(f"{rule_id} skipped: no {', '.join(absent)} dataset")
+            ctx.notice(Notice("rule_skipped", rule=rule_id, datasets=", ".join(absent)))
             rows.append({**base, "checked": 0, "failed": 0, "pending": 0, "status": f"skipped: no {', '.join(absent)}"})
             continue
         checked, pending, found = judge(rule, rp, rule.fn(ctx))
+        release_unused()  # a rule's Arrow temporaries are not kept beside the next rule's numpy ones
         found = found.drop_duplicates("key")
         if len(found):
             found = found.assign(rule_id=rule_id, unit=rp.unit, severity=rp.severity, title=title, clock=clock_of(rp))

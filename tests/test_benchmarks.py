@@ -30,6 +30,7 @@ def test_benchmark_smoke_at_10k(tmp_path):
     for fmt in ("csv", "parquet"):
         assert f"    10,000 {fmt:<7} opskit" in text
     assert "all 34 rules, every dataset loaded whole" in text
+    assert text.count(" CPU ") >= 2  # CPU seconds of both engines beside each wall ratio
     assert "500-row xlsx orders export" in text and "openpyxl cell by cell" in text
     assert "opskit --help:" in text and "machine:" in text
     assert (tmp_path / "10000" / "parquet" / "2026-10" / "orders.parquet").exists()
@@ -39,6 +40,7 @@ def test_benchmark_smoke_at_10k(tmp_path):
         # the planted late orders, late tickets and broken ledger rows are found by both engines
         assert row[f"ref_{fmt}"]["findings"] == 7
         assert row[f"ref_{fmt}"]["opskit_s"] > 0 and row[f"ref_{fmt}"]["duckdb_s"] > 0
+        assert row[f"ref_{fmt}"]["opskit_cpu_s"] > 0 and row[f"ref_{fmt}"]["duckdb_cpu_s"] > 0
         families = row[f"all_{fmt}"]["families"]
         assert set(families) == {"ORD", "PRM", "CS", "STK"}
         assert all(f["items"] > 0 for f in families.values())
@@ -67,3 +69,27 @@ def test_opskit_findings_read_from_the_cli_csv(tmp_path):
         "CS-001": [],
         "STK-007": [["SKU0022/2026-10-15", 3.0]],
     }
+
+
+def test_rule_memory_profile_names_every_load_and_rule_of_a_family():
+    import signal
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.rule_memory", str(ROOT / "data_samples" / "2026-10"), "CS"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, stopped whole whatever happens
+    )
+    try:
+        out, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 0, err
+    steps = [line.split()[0:2] for line in out.splitlines()]
+    assert ["load", "cs_messages"] in steps and ["load", "orders"] in steps
+    assert [s[0] for s in steps if s[0].startswith("CS-")] == [f"CS-00{i}" for i in range(1, 8)]
+    assert all(" peak " in line and " after " in line for line in out.splitlines())

@@ -34,6 +34,17 @@ def test_text_from_data_is_drawn_literally(tmp_path):
     assert ax.title.get_text() == HOSTILE
 
 
+@pytest.mark.parametrize("name", ["order_sla_audit", "service_stats", "stocktake_variance", "promotion_review"])
+def test_no_chart_prints_mathtext_markup_as_text(name):
+    """Literal text must not turn an axis's own labels (a log scale's `$10^{3}$`) into code on the page."""
+    review = month.open_review(name, SAMPLES, "2026-10", lang="zh", history=False)
+    for fig in review.charts():
+        fig.canvas.draw()
+        for ax in fig.axes:
+            shown = [label.get_text() for label in ax.get_xticklabels() + ax.get_yticklabels()]
+            assert not [text for text in shown if "$" in text or "mathdefault" in text], (name, ax.get_title())
+
+
 def cjk_installed() -> bool:
     out = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True).stdout
     return bool(out.strip())

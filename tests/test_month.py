@@ -8,7 +8,7 @@ import pytest
 from helpers import SAMPLES
 
 import opskit
-from opskit.month import MonthResult, cached, fingerprint, open_review
+from opskit.month import FORMAT, MonthResult, cached, fingerprint, open_review
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,7 @@ def test_save_and_load_give_the_same_month(october, tmp_path):
 def test_a_saved_result_of_another_format_is_refused(october, tmp_path):
     october.save(tmp_path / "m")
     meta = tmp_path / "m" / "month.json"
-    meta.write_text(meta.read_text(encoding="utf-8").replace('"format": 1', '"format": 0'), encoding="utf-8")
+    meta.write_text(meta.read_text(encoding="utf-8").replace(f'"format": {FORMAT}', '"format": 0'), encoding="utf-8")
     with pytest.raises(opskit.OpskitError, match="saved by another version"):
         MonthResult.load(tmp_path / "m")
 

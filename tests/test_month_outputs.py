@@ -173,14 +173,18 @@ def test_each_report_says_as_of_the_data_folder_its_files_and_what_was_skipped(m
         html = month["html"][name]
         assert "审计时点</b> 2026-11-01 00:00" in html and "数据文件夹</b> data_samples/2026-10" in html
         assert "orders.csv (" in html and "未检查的规则</b> 无" in html
-        assert "orders.csv: 1 exact duplicate rows dropped (rows 288)" in html
+        assert "orders.csv：删除完全重复的行 1 行（第 288 行）" in html
         assert "较上月" in html  # the change of each headline figure against September
+        assert '<html lang="zh">' in html and f"<title>{t(name, 'zh')} · 运营月度报表</title>" in html
     context = {r[0]: r[1] for r in sheet_rows(month["workbook"]["审计说明"])}
     assert context["审计时点"] == "2026-11-01 00:00"
     assert context["未检查的规则"] == "无"
     assert any(k.startswith("文件导出时间: orders.csv") for k in context)
     notices = [r[1] for r in sheet_rows(month["workbook"]["审计说明"]) if r[0] == "数据加载提示"]
-    assert notices[0] == "orders.csv: 1 exact duplicate rows dropped (rows 288)" and len(notices) == 2
+    assert notices[0] == "orders.csv：删除完全重复的行 1 行（第 288 行）" and len(notices) == 2
+    assert notices[1] == (
+        "orders.csv：订单号 重复出现的后续行 1 行已剔除；规则只看每个编号的首次记录（变更由 ORD-010 检查）"
+    )
 
 
 def test_a_missing_dataset_shows_its_rules_as_skipped_everywhere(tmp_path):

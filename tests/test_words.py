@@ -203,3 +203,29 @@ def test_loader_errors_are_bilingual_and_still_name_file_row_and_column(tmp_path
     (folder / "orders.csv").write_text("订单编号,下单时间\nA1,2026-10-05 10:00\n", encoding="utf-8")
     with pytest.raises(opskit.DataError, match=r"^orders.csv: missing required column channel .* / 缺少必填列 渠道$"):
         opskit.load(folder)
+
+
+def test_every_notice_says_itself_in_both_languages_with_the_same_fields():
+    """A notice template in one language only would leave an English line in a Chinese report."""
+    import re
+    import string
+
+    en, zh = catalogue("en")["notices"], catalogue("zh")["notices"]
+    assert set(en) == set(zh)
+    for notice_id in en:
+        fields = {f for _, f, _, _ in string.Formatter().parse(en[notice_id]) if f}
+        assert fields == {f for _, f, _, _ in string.Formatter().parse(zh[notice_id]) if f}, notice_id
+        assert re.search(r"[\u4e00-\u9fff]", zh[notice_id]), notice_id
+
+
+def test_the_samples_notices_read_chinese_in_a_chinese_report(october):
+    from opskit.errors import Notice, say
+
+    notices = list(october["zh"].notices)
+    assert notices and all(isinstance(n, Notice) for n in notices)
+    assert notices[0] == "orders.csv: 1 exact duplicate rows dropped (rows 288)"  # what warnings and logs carry
+    assert say(notices[0], "zh") == "orders.csv：删除完全重复的行 1 行（第 288 行）"
+    skipped = Notice("rule_skipped", rule="STK-008", datasets="finance_writeoffs, products")
+    assert skipped == "STK-008 skipped: no finance_writeoffs, products dataset"
+    assert say(skipped, "zh") == "STK-008 未检查：缺少 财务核销、商品"
+    assert say(skipped, "en") == "STK-008 skipped: no finance write-offs; products dataset"

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import font_manager
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullFormatter, PercentFormatter
 
 from .i18n import t
 
@@ -100,12 +101,15 @@ def _figure(title: str, width: float = 7.5, height: float = 3.2) -> tuple[Figure
     return fig, ax
 
 
-def daily_counts(series: dict[str, pd.Series], title: str, lang: str) -> Figure:
-    """One line per named series of daily counts (index: day)."""
+def daily_counts(series: dict[str, pd.Series], title: str, lang: str, *, shares: bool = False) -> Figure:
+    """One line per named series of daily counts (index: day), or of shares (0–1) drawn in %."""
     fig, ax = _figure(title)
     for (label, values), color in zip(series.items(), COLORS, strict=False):
         ax.plot(values.index, values.to_numpy(), marker="o", markersize=3, label=label, color=color)
-    ax.set_ylabel(t("count", lang))
+    if shares:
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1, symbol="%"))
+    else:
+        ax.set_ylabel(t("count", lang))
     ax.legend(frameon=False, fontsize=9)
     fig.autofmt_xdate()
     fig.tight_layout()
@@ -179,7 +183,10 @@ def grouped_bars(table: pd.DataFrame, title: str, lang: str) -> Figure:
     for i, (column, color) in enumerate(zip(table.columns, COLORS, strict=False)):
         ax.bar(positions + i * width, table[column].fillna(0).to_numpy(), width, label=str(column), color=color)
     ax.set_xticks(positions + width * (len(table.columns) - 1) / 2, table.index.astype(str))
-    ax.set_yscale("symlog")
+    ax.set_yscale("symlog")  # a target ten times the cost stays readable beside it
+    # the log scale's own labels are mathtext (`$10^{3}$`), which literal text would print as code
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     plt.close(fig)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
 
+from ..errors import say
 from .i18n import columns, figure_text, localize_cells, status_text, t
 from .masking import PERSONAL_COLUMNS, mask_frame
 
@@ -272,7 +273,7 @@ class Review:
             "folder": m.folder_label,
             "files": [(f.name, f"{f.modified:%Y-%m-%d %H:%M}", f.size) for f in m.files],
             "skipped": {r: why for r, why in m.skipped().items() if r in set(self.result.summary["rule_id"])},
-            "notices": list(m.notices),
+            "notices": [say(n, self.lang) for n in m.notices],
         }
 
     def changes(self) -> dict[str, float]:

@@ -9,19 +9,36 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ...rule import Context, Measurement, deadline, rule
+from ... import keys
+from ...errors import Notice
+from ...rule import Context, Measurement, deadline, message_ids, rule
 
 SIGN_OFFS = ["sign_ecommerce", "sign_marketing", "sign_salesops"]
 VERSION_FIELDS = ["customer_id", "amount", "created_at"]
 
 
-def month_orders(ctx: Context) -> pd.DataFrame:
-    return ctx.first_in_month("orders", "order_id", "created_at", " (changes are ORD-010)")
+def month_orders(ctx: Context, *columns: str) -> pd.DataFrame:
+    """The month's orders, first occurrence of each order_id; with `columns`, only those (and the
+    id, `created_at`, `_row`): what the rule reads, not a copy of every column."""
+    return ctx.first_in_month("orders", "order_id", "created_at", changes="ORD-010", columns=columns or None)
+
+
+# Python's `\s` spelled for Arrow's RE2 (whose own `\s` is ASCII only), and the dash: what people type into accounts
+SPACE_OR_DASH = r"[\t-\r\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}\-]"
 
 
 def _accounts(values: pd.Series) -> pd.Series:
-    """Pay accounts compared without the spaces and dashes people type into them."""
-    return values.str.replace(r"[\s\-]", "", regex=True).str.upper()
+    r"""Pay accounts compared without the spaces and dashes people type into them.
+
+    On Arrow text the characters are removed by Arrow's regex kernel: pandas sends a pattern with
+    `\s` to Python's `re`, one Python string per value, several times the column's size in memory."""
+    arrow = getattr(values.array, "_pa_array", None)
+    if arrow is None:
+        return values.str.replace(r"[\s\-]", "", regex=True).str.upper()
+    import pyarrow.compute as pc
+
+    stripped = pc.replace_substring_regex(arrow, SPACE_OR_DASH, "")
+    return pd.Series(stripped, index=values.index, dtype=values.dtype).str.upper()
 
 
 def registration(ctx: Context) -> pd.DataFrame:
@@ -29,18 +46,23 @@ def registration(ctx: Context) -> pd.DataFrame:
 
     def make() -> pd.DataFrame:
         channels = ctx.policy["ORD-006"].param("channels")
-        orders = month_orders(ctx)
+        orders = month_orders(ctx, "channel", "customer_id", "pay_account")
         scoped = orders[orders["channel"].isin(channels)]
         customers = ctx.data["customers"].drop_duplicates("customer_id", keep="first")
-        reg = customers[["customer_id", "registered_at", "pay_account"]].rename(
-            columns={"pay_account": "registered_account"}
+        # a left join on a unique key, as one row lookup: the orders are not copied by a merge
+        at = keys.positions(scoped["customer_id"], customers["customer_id"])
+        joined = scoped.assign(
+            registered_at=pd.Series(customers["registered_at"].array.take(at, allow_fill=True), index=scoped.index),
+            registered_account=pd.Series(customers["pay_account"].array.take(at, allow_fill=True), index=scoped.index),
         )
-        joined = scoped.reset_index().merge(reg, on="customer_id", how="left").set_index("index")
         joined["unknown"] = joined["customer_id"].isna() | joined["registered_at"].isna()
         joined["late"] = ~joined["unknown"] & (joined["registered_at"] > joined["created_at"])
         both = joined["pay_account"].notna() & joined["registered_account"].notna() & ~joined["unknown"]
         joined["account_checked"] = both
-        joined["foreign_account"] = both & (_accounts(joined["pay_account"]) != _accounts(joined["registered_account"]))
+        foreign = pd.Series(False, index=joined.index)
+        paired = joined.loc[both, ["pay_account", "registered_account"]]
+        foreign[both] = _accounts(paired["pay_account"]) != _accounts(paired["registered_account"])
+        joined["foreign_account"] = foreign
         return joined
 
     return ctx.cached("registration", make)
@@ -56,7 +78,7 @@ def contact_after_acceptance(ctx: Context) -> Measurement:
     return deadline(
         ctx,
         "ORD-001",
-        month_orders(ctx),
+        month_orders(ctx, "channel", "accepted_at", "contacted_at"),
         "accepted_at",
         "contacted_at",
         key="order_id",
@@ -75,7 +97,7 @@ def hand_off_after_confirmation(ctx: Context) -> Measurement:
     return deadline(
         ctx,
         "ORD-002",
-        month_orders(ctx),
+        month_orders(ctx, "channel", "confirmed_at", "handed_off_at"),
         "confirmed_at",
         "handed_off_at",
         key="order_id",
@@ -91,7 +113,7 @@ def ship_after_payment(ctx: Context) -> Measurement:
     Scope: the month's paid orders; a refunded order never shipped is exempt.
     Clock: the rule's clock, calendar by default; `by_channel` sets a platform's own deadline.
     Spec choice: a duration equal to the limit complies; unshipped is pending until as_of passes the limit."""
-    orders = month_orders(ctx)
+    orders = month_orders(ctx, "channel", "paid_at", "shipped_at", "refunded_at")
     refunded_unshipped = orders["refunded_at"].notna() & orders["shipped_at"].isna()
     return deadline(
         ctx,
@@ -120,7 +142,7 @@ def dealer_sign_offs(ctx: Context) -> Measurement:
     Clock: none (a count of signatures).
     Spec choice: a sign-off is any non-blank name; observed is the number present."""
     rp = ctx.policy["ORD-004"]
-    orders = month_orders(ctx)
+    orders = month_orders(ctx, "channel", "shipped_at", "special_case", *SIGN_OFFS)
     scope = orders[orders["shipped_at"].notna() & orders["channel"].isin(rp.param("channels"))]
     special = scope["special_case"].fillna(False).astype(bool)
     missing = pd.Series("", index=scope.index)
@@ -146,13 +168,13 @@ def paid_before_shipping(ctx: Context) -> Measurement:
     Scope: the month's shipped orders.
     Clock: calendar hours between shipment and a later payment.
     Spec choice: observed is those hours, blank when the order was never paid."""
-    orders = month_orders(ctx)
+    orders = month_orders(ctx, "channel", "paid_at", "shipped_at")
     scope = orders[orders["shipped_at"].notna()]
     unpaid = scope["paid_at"].isna()
     return Measurement(
         scope,
         key="order_id",
-        message=pd.Series(np.where(unpaid, "unpaid", "early"), index=scope.index),
+        message=message_ids(scope.index, "early", (unpaid, "unpaid")),
         dataset="orders",
         observed=(scope["paid_at"] - scope["shipped_at"]) / pd.Timedelta(hours=1),
         limit=0.0,
@@ -171,13 +193,12 @@ def registered_customer(ctx: Context) -> Measurement:
     Spec choice: observed is the hours registered after the order, blank when the customer is unknown."""
     scope = registration(ctx)
     late_h = (scope["registered_at"] - scope["created_at"]) / pd.Timedelta(hours=1)
-    message = np.select(
-        [scope["customer_id"].isna(), scope["unknown"]], ["no_customer", "unknown_customer"], "registered_late"
-    )
+    unknown = (scope["customer_id"].isna(), "no_customer"), (scope["unknown"], "unknown_customer")
+    message = message_ids(scope.index, "registered_late", *unknown)
     return Measurement(
         scope,
         key="order_id",
-        message=pd.Series(message, index=scope.index),
+        message=message,
         dataset="orders",
         observed=late_h.where(scope["late"]),
         breached=scope["unknown"] | scope["late"],
@@ -223,10 +244,7 @@ def retail_price_when_unregistered(ctx: Context) -> Measurement:
     price = lines["sku"].map(retail).astype("float64")
     unpriced = price.isna()
     if unpriced.any():
-        ctx.notice(
-            f"ORD-008: {int(unpriced.sum())} order lines have SKUs without a retail price "
-            f"in {ctx.data.files['products']} and were not valued"
-        )
+        ctx.notice(Notice("unpriced_lines", count=int(unpriced.sum()), file=ctx.data.files["products"]))
     gap = ((price - lines["unit_price"]).clip(lower=0) * lines["qty"].astype("float64")).fillna(0)
     shortfall = gap.groupby(lines["order_id"]).sum()
     short = offenders["order_id"].map(shortfall).astype("float64").fillna(0.0)
@@ -266,17 +284,21 @@ def possible_timestamps(ctx: Context) -> Measurement:
     Scope: the month's orders.
     Clock: none.
     Spec choice: delivered without any shipment is a finding too."""
-    orders = month_orders(ctx)
+    orders = month_orders(ctx, "channel", "paid_at", "shipped_at", "delivered_at")
     problems = {code: test(orders) for code, test in ORDER_PROBLEMS.items()}
+    observed = sum(mask.astype("int64") for mask in problems.values())
     codes = pd.Series("", index=orders.index)
+    odd = observed.to_numpy() > 0  # codes are spelled out only where some problem is: a new string per row costs
+    spelled = pd.Series("", index=orders.index[odd])
     for code, mask in problems.items():
-        codes = codes + np.where(mask, code + ",", "")
+        spelled = spelled + np.where(mask[odd], code + ",", "")
+    codes[odd] = spelled
     return Measurement(
         orders,
         key="order_id",
         message="impossible",
         dataset="orders",
-        observed=sum(mask.astype("int64") for mask in problems.values()),
+        observed=observed,
         limit=ctx.policy["ORD-009"].limit,
         params={"problems": codes},
         channel="channel",
@@ -292,9 +314,10 @@ def order_never_changed(ctx: Context) -> Measurement:
     Clock: none.
     Spec choice: exact repeats are duplicates (dropped on load), not changes; other rules use the first occurrence."""
     orders = ctx.data["orders"]
-    first = orders.drop_duplicates("order_id", keep="first")
-    checked = int(ctx.in_month(first["created_at"]).sum())
-    repeated = orders[orders["order_id"].duplicated(keep=False)]  # only ids seen twice can have changed
+    later = keys.repeated(orders["order_id"])  # on the key alone: the orders are not copied
+    checked = int((~later & ctx.in_month(orders["created_at"]).to_numpy()).sum())  # the month's first occurrences
+    twice = orders["order_id"].isin(orders["order_id"][later].unique())  # only ids seen twice can have changed
+    repeated = orders[twice]
     first = repeated.drop_duplicates("order_id", keep="first")
     ids = first.loc[ctx.in_month(first["created_at"]), "order_id"]
     rows = repeated[repeated["order_id"].isin(ids)]

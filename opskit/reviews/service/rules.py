@@ -16,8 +16,10 @@ from ...report.masking import clip_text
 from ...rule import Context, Measurement, deadline, rule
 
 
-def month_tickets(ctx: Context) -> pd.DataFrame:
-    return ctx.first_in_month("cs_tickets", "ticket_id", "created_at")
+def month_tickets(ctx: Context, *columns: str) -> pd.DataFrame:
+    """The month's tickets, first occurrence of each ticket_id; with `columns`, only those (and the
+    id, `created_at`, `_row`)."""
+    return ctx.first_in_month("cs_tickets", "ticket_id", "created_at", columns=columns or None)
 
 
 @rule("CS-001", "cs_tickets", columns={"cs_tickets": ("first_reply_at",)}, month_first=("cs_tickets",))
@@ -30,7 +32,7 @@ def first_reply(ctx: Context) -> Measurement:
     return deadline(
         ctx,
         "CS-001",
-        month_tickets(ctx),
+        month_tickets(ctx, "channel", "first_reply_at"),
         "created_at",
         "first_reply_at",
         key="ticket_id",
@@ -52,7 +54,7 @@ def after_sales_resolved(ctx: Context) -> Measurement:
     Scope: the month's after_sales tickets.
     Clock: the rule's clock, calendar by default.
     Spec choice: resolved in time but never fed back is a finding of its own, with no observed value."""
-    tickets = month_tickets(ctx)
+    tickets = month_tickets(ctx, "channel", "type", "resolved_at", "feedback_at")
     d = deadline(
         ctx,
         "CS-002",
@@ -63,6 +65,7 @@ def after_sales_resolved(ctx: Context) -> Measurement:
         dataset="cs_tickets",
         channel="channel",
         scope=tickets["type"] == "after_sales",
+        keep=("feedback_at",),
     )
     items = d.items
     late = d.observed > d.limit
@@ -86,7 +89,7 @@ def complaint_feedback(ctx: Context) -> Measurement:
     Scope: the month's complaint tickets.
     Clock: the rule's clock, calendar by default.
     Spec choice: no feedback recorded is pending until as_of is past the limit."""
-    tickets = month_tickets(ctx)
+    tickets = month_tickets(ctx, "channel", "type", "feedback_at")
     return deadline(
         ctx,
         "CS-003",
@@ -107,7 +110,7 @@ def classified(ctx: Context) -> Measurement:
     Scope: the month's tickets.
     Clock: none.
     Spec choice: white space counts as blank."""
-    tickets = month_tickets(ctx)
+    tickets = month_tickets(ctx, "channel", "category")
     return Measurement(
         tickets,
         key="ticket_id",
@@ -119,19 +122,36 @@ def classified(ctx: Context) -> Measurement:
     )
 
 
+SEND_ORDER = ("ticket_id", "sent_at", "_row")  # a chat's messages in the order they were sent
+
+
 def agent_messages(ctx: Context) -> pd.DataFrame:
-    """Agent messages of the month's online chats, in the order they were sent."""
+    """Agent messages of the month's online chats, in the order they were sent, with their ticket's
+    channel and creation time; without the text (see `message_texts`), indexed as in `cs_messages`."""
 
     def make() -> pd.DataFrame:
-        tickets = month_tickets(ctx)
+        tickets = month_tickets(ctx, "channel")
         chats = tickets.loc[tickets["channel"] == "online_chat", ["ticket_id", "channel", "created_at"]]
         msgs = ctx.data["cs_messages"]
-        msgs = msgs[(msgs["sender"] == "agent") & msgs["ticket_id"].isin(chats["ticket_id"])]
-        msgs = msgs.sort_values(["ticket_id", "sent_at", "_row"], kind="stable")
-        msgs = msgs.assign(text=msgs["text"].fillna(""))
-        return msgs.merge(chats, on="ticket_id", how="left")
+        wanted = (msgs["sender"] == "agent") & msgs["ticket_id"].isin(chats["ticket_id"])
+        msgs = msgs.loc[wanted, list(SEND_ORDER)].sort_values(list(SEND_ORDER), kind="stable")
+        chats = chats.set_index("ticket_id")  # one row per ticket: a left join is a lookup per column
+        for column in ("channel", "created_at"):
+            msgs[column] = msgs["ticket_id"].map(chats[column])
+        return msgs
 
     return ctx.cached("agent_messages", make)
+
+
+def message_texts(ctx: Context, labels: pd.Index) -> pd.Series:
+    """The text of the messages at `labels` (blank as ""), in that order.
+
+    Only the few messages a rule judges are taken — the text is most of `cs_messages` — and by a
+    filter, which Arrow runs chunk by chunk, before reordering those few: a take in send order
+    straight from the file's chunks would first join every chunk of the column into one copy."""
+    text = ctx.data["cs_messages"]["text"]
+    picked = text[text.index.isin(labels)].reindex(labels)
+    return picked.fillna("") if picked.hasnans else picked
 
 
 def _phrases(ctx: Context, rule_id: str) -> tuple[str, str]:
@@ -145,6 +165,7 @@ SCRIPT_PARAMS = {"words": "words", "text": "text"}
 def _script_rule(ctx: Context, rule_id: str, keep: str, message: str) -> Measurement:
     words, pattern = _phrases(ctx, rule_id)
     msgs = agent_messages(ctx).drop_duplicates("ticket_id", keep=keep)
+    msgs = msgs.assign(text=message_texts(ctx, msgs.index))
     breached = ~msgs["text"].str.contains(pattern, regex=True)
     return Measurement(
         msgs,
@@ -187,8 +208,12 @@ def polite_words(ctx: Context) -> Measurement:
     Spec choice: one polite message is enough for the whole chat."""
     words, pattern = _phrases(ctx, "CS-007")
     msgs = agent_messages(ctx)
-    polite = msgs["text"].str.contains(pattern, regex=True).groupby(msgs["ticket_id"]).any()
-    first = msgs.drop_duplicates("ticket_id", keep="first").set_index("ticket_id", drop=False)
+    all_msgs = ctx.data["cs_messages"]
+    agents = all_msgs.index.isin(msgs.index)  # in file order: whether any is polite does not need the send order
+    said = all_msgs["text"].str.contains(pattern, regex=True, na=False)[agents]  # no copy of the text
+    polite = said.groupby(all_msgs.loc[agents, "ticket_id"]).any()
+    first = msgs.drop_duplicates("ticket_id", keep="first")
+    first = first.assign(text=message_texts(ctx, first.index)).set_index("ticket_id", drop=False)
     rude = ~polite.reindex(first.index).astype(bool)
     return Measurement(
         first,

@@ -123,7 +123,10 @@ class StocktakeReview(Review):
             series = trend.set_index("month")
             out.append(
                 charts.daily_counts(
-                    {t("record_accuracy", lang): series["record_accuracy"]}, t("accuracy_trend", lang), lang
+                    {t("record_accuracy", lang): series["record_accuracy"]},
+                    t("accuracy_trend", lang),
+                    lang,
+                    shares=True,
                 )
             )
         return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ...errors import Notice
 from ...rule import Context, Measurement, deadline, rule
 
 COUNTER_SEPARATORS = r"[,，、/;；\s]+"
@@ -21,10 +22,7 @@ def month_ledger(ctx: Context) -> pd.DataFrame:
         ledger = ctx.data["stock_ledger"]
         repeated = ledger.duplicated(["sku", "date"], keep="first")
         if repeated.any():
-            ctx.notice(
-                f"{ctx.data.files['stock_ledger']}: {int(repeated.sum())} later rows for a SKU and date "
-                "already in the ledger set aside; rules use the first"
-            )
+            ctx.notice(Notice("ledger_repeats", file=ctx.data.files["stock_ledger"], count=int(repeated.sum())))
         ledger = ledger[~repeated]
         prior = ctx.data.prior.get("stock_ledger")
         if prior is not None and len(prior):  # the month before, from a data root: its last row per SKU
@@ -207,7 +205,7 @@ def shortage_charged(ctx: Context) -> Measurement:
             .astype("float64")
         )
     else:
-        ctx.notice("STK-005: no products dataset, shortages are not valued at retail")
+        ctx.notice(Notice("shortages_unvalued"))
         retail = pd.Series(np.nan, index=done.index)
     amount = short * retail
     return Measurement(
