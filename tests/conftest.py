@@ -4,6 +4,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent / "bad_inputs"))
 
@@ -11,6 +13,14 @@ sys.path.insert(0, str(Path(__file__).parent / "bad_inputs"))
 _CACHE = None if os.environ.get("OPSKIT_CACHE") else tempfile.mkdtemp(prefix="opskit-test-cache-")
 if _CACHE:
     os.environ["OPSKIT_CACHE"] = _CACHE
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory) -> Path:
+    """A data root with the personal-data corpus planted in October (`pii_corpus`), one per test module."""
+    from pii_corpus import planted_root
+
+    return planted_root(tmp_path_factory.mktemp("pii") / "data")
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..errors import say
 from .i18n import columns, figure_text, localize_cells, status_text, t
-from .masking import PERSONAL_COLUMNS, mask_frame
+from .masking import PERSONAL_COLUMNS, mask_frame, scrub
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -303,6 +303,11 @@ class Review:
         personal data masked for managers."""
         frame = localize_cells(frame, self.lang)
         return mask_frame(frame, {c: t(c, self.lang) for c in PERSONAL_COLUMNS}) if self.masked else frame
+
+    def chart_text(self, text: str) -> str:
+        """Text from the data drawn into a chart (a promotion's name): a drawn picture cannot be masked
+        afterwards and no text scan sees inside it, so personal data is scrubbed before it is drawn."""
+        return scrub(text) if self.masked else text
 
     @property
     def chart_lang(self) -> str:

@@ -150,7 +150,8 @@ class PromotionReview(Review):
         out = []
         for _, promo in self.promotions().iterrows():
             daily = pe.daily_revenue(promo, lines)
-            title = f"{promo['promo_id']} {promo.get('name') or ''} · {t('daily_revenue_around', lang)}"
+            name = self.chart_text(str(promo.get("name") or ""))
+            title = f"{promo['promo_id']} {name} · {t('daily_revenue_around', lang)}"
             out.append(charts.phases(daily, title, {p: t(p, lang) for p in ("baseline", "window", "after")}, lang))
         budget = self.budget().set_index("promo_id")[["budget", "cost", "promo_revenue", "target_sales"]]
         out.append(
