@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, SAMPLES
+from helpers import ROOT, SAMPLES, alive, descendants
 
 from opskit.errors import OpskitError
 from opskit.report.landing import landing_html
@@ -155,30 +155,6 @@ def wait_ready(proc: subprocess.Popen, log: Path, timeout: float = 120) -> int:
             return int(match.group(1))
         time.sleep(0.2)
     pytest.fail(f"opskit serve did not become ready:\n{log.read_text()}")
-
-
-def descendants(pid: int) -> set[int]:
-    """Every process below `pid` (kernels run in their own sessions, so the group is not enough)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.add(child)
-            todo.append(child)
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def stop(proc: subprocess.Popen) -> None:
