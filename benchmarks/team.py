@@ -7,9 +7,11 @@
 four dashboards in turn, one browser context per viewer. For each round it reports the time from the
 click (navigation start) until the page shows its findings table (median and max, a busy page's
 retries included), the pages that failed (no table within 120 s, an error box, an execution error),
-the server's peak RSS (the server and every process below it, sampled every 0.25 s), and how long
-after the tabs closed the server was back to its idle figure with no kernel left. It ends with a
-SIGTERM and checks that nothing is left running or listening.
+the server's peak RSS (the server and every process below it, sampled every 0.25 s), how long
+after the tabs closed the server was back to its idle figure with no kernel left, and where the
+processor time went: the server itself, its kernels, and the browser (which runs on the same two
+cores here, as a team's own computers would not). It ends with a SIGTERM and checks that nothing is
+left running or listening. The load average is printed with the figures: the machine is shared.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ new MutationObserver(() => {
 }).observe(document, {subtree: true, childList: true});
 """
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def descendants(pid: int) -> set[int]:
@@ -64,6 +67,21 @@ def rss(pid: int) -> int:
 
 def tree_rss(pid: int) -> int:
     return rss(pid) + sum(rss(p) for p in descendants(pid))
+
+
+def cpu_seconds(pid: int, children: bool = True) -> float:
+    """User and system time of a process, with (or without) that of its children it has waited for."""
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        own = int(fields[11]) + int(fields[12])
+        return (own + (int(fields[13]) + int(fields[14]) if children else 0)) / TICKS
+    return 0.0
+
+
+def browser_cpu(server: int) -> float:
+    """Processor time of this benchmark's browser: every process below this one outside the server."""
+    others = descendants(os.getpid()) - descendants(server) - {server}
+    return sum(cpu_seconds(p) for p in others)
 
 
 def kernels(pid: int) -> int:
@@ -116,6 +134,9 @@ def wait_idle(pid: int, idle_rss: int, timeout: float = 240) -> float | None:
 
 def one_round(browser, url: str, pid: int, viewers: int) -> dict:
     idle_rss = tree_rss(pid)
+    server_cpu, kernel_cpu = cpu_seconds(pid, False), cpu_seconds(pid) - cpu_seconds(pid, False)
+    browser_before = browser_cpu(pid)
+    load = os.getloadavg()[0]
     sampler = PeakSampler(pid)
     sampler.start()
     contexts = [browser.new_context(viewport={"width": 1200, "height": 900}) for _ in range(viewers)]
@@ -138,10 +159,11 @@ def one_round(browser, url: str, pid: int, viewers: int) -> dict:
             times.append((page.evaluate("window.__opskitShown") - clicked) / 1000)
         except Exception as exc:  # noqa: BLE001 - a failed page is a figure of the benchmark
             failures.append(f"{name}: {type(exc).__name__}")
+    browser_after = browser_cpu(pid)
     for context in contexts:
         context.close()
     closed = time.perf_counter()
-    back = wait_idle(pid, idle_rss)
+    back = wait_idle(pid, idle_rss)  # every kernel gone: their time is counted in the server's children
     sampler.running = False
     sampler.join()
     return {
@@ -153,6 +175,10 @@ def one_round(browser, url: str, pid: int, viewers: int) -> dict:
         "idle_rss_mib": idle_rss / 2**20,
         "peak_rss_gib": sampler.peak / 2**30,
         "idle_after_close_s": back if back is None else time.perf_counter() - closed,
+        "cpu_server_s": cpu_seconds(pid, False) - server_cpu,
+        "cpu_kernels_s": cpu_seconds(pid) - cpu_seconds(pid, False) - kernel_cpu,
+        "cpu_browser_s": browser_after - browser_before,
+        "load": load,
     }
 
 
@@ -204,13 +230,15 @@ def report(figures: dict) -> str:
     lines = [
         f"team of viewers (opskit serve on the samples, {os.cpu_count()} cores; "
         f"ready in {figures['ready_s']:.1f} s, target < 10 s)",
-        "  viewers  rendered  median s  max s  failures  peak RSS GiB  idle MiB  back to idle s",
+        "  viewers  rendered  median s  max s  failures  peak RSS GiB  idle MiB  back to idle s"
+        "  CPU s server/kernels/browser  load",
     ]
     for r in figures["rounds"]:
+        cpu = f"{r['cpu_server_s']:.0f}/{r['cpu_kernels_s']:.0f}/{r['cpu_browser_s']:.0f}"
         lines.append(
             f"  {r['viewers']:>7}  {r['rendered']:>5}/{r['viewers']:<2}  {s(r['median_s']):>8}  {s(r['max_s']):>5}"
             f"  {len(r['failures']):>8}  {r['peak_rss_gib']:>12.2f}  {r['idle_rss_mib']:>8.0f}"
-            f"  {s(r['idle_after_close_s']):>14}"
+            f"  {s(r['idle_after_close_s']):>14}  {cpu:>28}  {r['load']:>4.1f}"
         )
         for failure in r["failures"]:
             lines.append(f"           failed: {failure}")

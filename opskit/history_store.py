@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,12 +35,11 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from .errors import OpskitError
+from .history_context import CLOSED, STATUSES, MonthContext, finding_id, finding_ids  # noqa: F401 - re-exported
 
 DEFAULT_FILE = "opskit-history.sqlite"
 BUSY_SECONDS = 120
 SCHEMA_VERSION = 1
-STATUSES = ("待处理", "处理中", "已整改", "不适用")  # pending, in progress, put right, not applicable
-CLOSED = ("已整改", "不适用")
 FOLLOWUP_FIELDS = ("owner", "status", "note")
 
 metadata = sa.MetaData()
@@ -123,15 +122,6 @@ def _v1(conn: Connection) -> None:
 
 # version → the step that brings a store from version-1 to version; append, never edit
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1}
-
-
-def finding_id(rule_id: str, key: str) -> str:
-    """The stable id of a finding: its rule and key, the same every month the breach recurs."""
-    return f"{rule_id}:{key}"
-
-
-def finding_ids(findings: pd.DataFrame) -> pd.Series:
-    return findings["rule_id"].astype("str") + ":" + findings["key"].astype("str")
 
 
 def _now() -> str:
@@ -217,26 +207,6 @@ class History:
         recurring = found.groupby("month")["recurring"].sum() if len(found) else pd.Series(dtype="int64")
         rows["recurring"] = rows["month"].map(recurring).fillna(0).astype("int64")
         return rows[["month", "rule_id", "checked", "failed", "share_failed", "pending", "recurring", "status"]]
-
-
-@dataclass
-class MonthContext:
-    """What a review of `month` needs from earlier months (empty when nothing is known)."""
-
-    month: str
-    previous_month: str | None = None
-    previous_kpis: dict[str, dict[str, float | None]] = field(default_factory=dict)
-    previous_ids: set[str] = field(default_factory=set)
-    trend: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["month", "review", "metric", "value"]))
-    followups: pd.DataFrame = field(
-        default_factory=lambda: pd.DataFrame(columns=["finding_id", "owner", "status", "note"])
-    )
-    carried: pd.DataFrame = field(
-        default_factory=lambda: pd.DataFrame(
-            columns=["month", "finding_id", "rule_id", "key", "message", "owner", "status", "note"]
-        )
-    )
-    source: str = "none"  # "store", "data root" or "none": where the earlier months came from
 
 
 class HistoryStore:

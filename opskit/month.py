@@ -73,6 +73,7 @@ class MonthResult:
     previous_month: str | None = None
     previous_kpis: dict[str, dict[str, Any]] = field(default_factory=dict)
     params: pd.DataFrame | None = None  # each finding's message parameters: words are rendered late, per reader
+    saved: Path | None = field(default=None, compare=False, repr=False)  # the folder it was loaded from
 
     # ------------------------------------------------------------------ views
 
@@ -286,6 +287,7 @@ class MonthResult:
             kpis=meta["kpis"],
             previous_month=meta["previous_month"],
             previous_kpis=meta["previous_kpis"],
+            saved=folder,
         )
 
 
@@ -347,7 +349,7 @@ def cached(
                 pass  # stale or damaged: compute it again
         result = MonthResult.compute(folder, month, as_of=as_of, policy=policy)
         try:
-            result.save(entry)
+            result.saved = result.save(entry)
             _prune(entry.parent, month, keep=entry)
         except OSError:
             pass

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import ROOT, SAMPLES, report_entries
+from helpers import ROOT, SAMPLES, alive, descendants, report_entries
 
 from opskit.publish import MonthLock, exchange, publish
 
@@ -80,32 +80,6 @@ def finish(proc: subprocess.Popen, timeout: float = 300) -> tuple[str, str]:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-
-
-def descendants(pid: int) -> set[int]:
-    """Every live process below `pid` (kernels start their own sessions, so process groups miss them)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.add(child)
-            todo.append(child)
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def wait_for(condition, timeout: float = 120, what: str = "") -> None:

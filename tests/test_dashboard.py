@@ -98,3 +98,65 @@ def test_headline_figures_show_the_change_against_the_previous_month(apps, name)
     key = "findings"
     assert changes[key] == review.kpis()[key] - before[key]
     assert "vs last month" in apps[name].head_html(apps[name].view())
+
+
+KERNEL_LIKE = """
+import json, sys
+from IPython.core.interactiveshell import InteractiveShell
+
+shell = InteractiveShell.instance()  # what a dashboard kernel has: display formats figures
+if sys.argv[2] == "png":
+    from IPython.core.pylabtools import select_figure_formats
+    select_figure_formats(shell, {"png"})  # what the inline backend does once matplotlib is imported
+from opskit.month import open_review
+from opskit.report.dashboard import chart_outputs
+
+review = open_review("order_sla_audit", sys.argv[1], "2026-10", audience="manager", strict=False)
+images = [data["image/png"] for data, _ in chart_outputs(review) if "image/png" in data]
+heavy = ("matplotlib", "sqlalchemy", "opskit.history_store", "pyarrow.csv", "python_calamine", "openpyxl")
+print(json.dumps({"images": images, "imported": [m for m in heavy if m in sys.modules]}))
+"""
+
+
+def test_an_unfiltered_dashboard_draws_its_charts_once_per_month_and_imports_little(tmp_path):
+    """The first viewer of a month draws the charts and keeps them beside the cached month; the next
+    viewer's kernel shows the same images without importing matplotlib, SQLAlchemy or the readers."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from helpers import ROOT
+
+    env = {**os.environ, "OPSKIT_CACHE": str(tmp_path / "cache")}
+
+    def viewer(formats: str) -> dict:
+        run = subprocess.run(
+            [sys.executable, "-c", KERNEL_LIKE, str(SAMPLES), formats],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            timeout=300,
+            check=True,
+        )
+        return json.loads(run.stdout.strip().splitlines()[-1])
+
+    first = viewer("png")
+    kept = list((tmp_path / "cache").glob("2026-10-*/charts/order_sla_audit-zh-masked.json"))
+    assert len(first["images"]) == 3 and len(kept) == 1
+    second = viewer("none")
+    assert second["images"] == first["images"]
+    assert second["imported"] == []
+
+
+def test_a_filtered_dashboard_draws_its_own_charts(apps, tmp_path):
+    from opskit.report.dashboard import chart_file
+
+    app = apps["order_sla_audit"]
+    assert chart_file(app.view()) is not None
+    app.channel.value = "distributor"
+    try:
+        assert chart_file(app.view()) is None
+    finally:
+        app.channel.value = ""

@@ -20,12 +20,12 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, SAMPLES
+from helpers import ROOT, SAMPLES, alive, descendants
 
 from opskit.errors import OpskitError
 from opskit.report.landing import landing_html
 from opskit.report.notebooks import REVIEWS
-from opskit.report.server import host_allowed, origin_allowed
+from opskit.report.server import DashboardKernelManager, host_allowed, origin_allowed
 from opskit.serve import READY, resolve_token
 
 ALLOWED = {"127.0.0.1", "localhost", "::1", "ops.example.cn"}
@@ -47,6 +47,33 @@ def test_origin_is_checked_when_sent():
     assert origin_allowed("http://localhost:8866", ALLOWED)
     assert not origin_allowed("http://evil.example.com", ALLOWED)
     assert not origin_allowed("null", ALLOWED)
+
+
+def test_a_kernel_waits_for_its_page_longer_than_for_a_page_that_went_away():
+    """A kernel no page has connected to yet is not released after a minute: under load the page can
+    take that long to connect, and released it would stay on its spinner for good."""
+    km = DashboardKernelManager(release_after=60, connect_grace=300)
+    km._kernel_connections.update(waiting=0, seen=0)
+    km.notify_connect("seen")
+    km.notify_disconnect("seen")  # its tab was closed
+    assert not km.release_due("waiting", 0, 90, "idle")
+    assert km.release_due("seen", 0, 90, "idle")
+    assert km.release_due("waiting", 0, 301, "idle")
+    assert not km.release_due("seen", 1, 9999, "idle")  # a page is connected: the two-hour cull decides
+    assert not km.release_due("seen", 0, 9999, "busy")
+
+
+def test_the_server_log_level_comes_from_the_environment(monkeypatch):
+    from opskit.report.server import log_level
+
+    monkeypatch.delenv("OPSKIT_SERVE_LOG", raising=False)
+    assert log_level() == "WARN"
+    monkeypatch.setenv("OPSKIT_SERVE_LOG", "info")
+    assert log_level() == "INFO"
+    monkeypatch.setenv("OPSKIT_SERVE_LOG", "warning")
+    assert log_level() == "WARN"
+    monkeypatch.setenv("OPSKIT_SERVE_LOG", "loud; rm -rf /")  # not a level: the default, no traceback
+    assert log_level() == "WARN"
 
 
 def test_non_loopback_host_needs_a_token(monkeypatch):
@@ -128,30 +155,6 @@ def wait_ready(proc: subprocess.Popen, log: Path, timeout: float = 120) -> int:
             return int(match.group(1))
         time.sleep(0.2)
     pytest.fail(f"opskit serve did not become ready:\n{log.read_text()}")
-
-
-def descendants(pid: int) -> set[int]:
-    """Every process below `pid` (kernels run in their own sessions, so the group is not enough)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.add(child)
-            todo.append(child)
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def stop(proc: subprocess.Popen) -> None:

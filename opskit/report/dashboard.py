@@ -9,8 +9,12 @@ narrows the headline figures and charts as well as the tables, with a line sayin
 
 from __future__ import annotations
 
+import contextlib
 import html
+import json
+import os
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 from typing import Any
@@ -200,8 +204,11 @@ class ReviewApp:
             if view is not None:
                 display(HTML(self.head_html(view)))
                 if not view.error:
-                    for fig in view.charts():
-                        display(fig)
+                    for data, metadata in chart_outputs(view):
+                        if metadata is None:  # a figure, outside a kernel
+                            display(data)
+                        else:
+                            display(data, metadata=metadata, raw=True)
                     display(HTML(self.tables_html(view)))
         if view is None or view.error:
             self.table.clear_output()  # at once, after the head says why: a deferred clear waits for output
@@ -209,6 +216,63 @@ class ReviewApp:
             with self.table:
                 self.table.clear_output(wait=True)
                 display(HTML(self.findings_html(view)))
+
+
+CHARTS_FOLDER = "charts"
+
+
+def chart_file(view: Review) -> Path | None:
+    """Where an unfiltered view's charts are kept: beside the cached month result it was opened from,
+    one file per review, language and audience (masked names differ). None for a filtered view or a
+    result computed here rather than read from the cache."""
+    m = view.month_result
+    if m is None or m.saved is None or view.scope or view.error:
+        return None
+    return m.saved / CHARTS_FOLDER / f"{view.name}-{view.lang}-{'masked' if view.masked else 'plain'}.json"
+
+
+def chart_outputs(view: Review) -> list[tuple[Any, dict | None]]:
+    """The view's charts as display data: (mime bundle, metadata), or (figure, None) outside a kernel.
+
+    Drawing the charts is most of what a dashboard costs on its first render (matplotlib's import, the
+    CJK font, one PNG per chart), yet an unfiltered view shows the same charts to every viewer of the
+    month in that language and audience. Those are drawn once, formatted as IPython formats figures
+    (so the page is the same), and kept beside the cached month result; a filtered view is drawn each
+    time. A kept file that cannot be read is drawn again; one that cannot be written only costs time.
+    """
+    path = chart_file(view)
+    if path is not None:
+        try:
+            kept = json.loads(path.read_text(encoding="utf-8"))
+            return [(item["data"], item["metadata"]) for item in kept]
+        except (OSError, ValueError, TypeError, KeyError):
+            pass  # not drawn yet, or damaged: draw it below
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    figures = view.charts()
+    if shell is None:  # plain Python (tests, scripts): the figures themselves
+        return [(fig, None) for fig in figures]
+    outputs = [shell.display_formatter.format(fig) for fig in figures]
+    if path is not None and view.chart_lang == view.lang:  # not the English fallback of a missing CJK font
+        _keep(path, [{"data": data, "metadata": metadata} for data, metadata in outputs])
+    return outputs
+
+
+def _keep(path: Path, outputs: list[dict]) -> None:
+    """Write the charts whole or not at all: a viewer reading while another writes sees no half file."""
+    try:
+        path.parent.mkdir(exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    except OSError:
+        return  # a cache folder that cannot be written: the next viewer draws them again
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(outputs, out, ensure_ascii=False)
+        os.replace(temporary, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
 
 
 def show(

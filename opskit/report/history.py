@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from ..errors import OpskitError
-from ..history_store import CLOSED, STATUSES, HistoryStore, MonthContext, finding_ids
+from ..history_context import CLOSED, STATUSES, MonthContext, finding_ids
 from ..loader import month_folders
-from . import charts
 from .i18n import t
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from .review import Review
 
 SPAN = 12
@@ -55,6 +55,8 @@ def month_context(
     """Earlier months for a review of `month`: from the store, the month before filled from the data root."""
     ctx = MonthContext(month)
     if history:
+        from ..history_store import HistoryStore  # SQLAlchemy, imported only when there is a store
+
         try:
             store = HistoryStore(history, create=False)
         except OpskitError:
@@ -205,6 +207,8 @@ def trend_chart(review: Review) -> Figure | None:
 def monthly_lines(series: dict[str, pd.Series], title: str, lang: str) -> Figure:
     """One line per figure over months (index: YYYY-MM); shares are drawn as percentages."""
     import matplotlib.pyplot as plt
+
+    from . import charts
 
     fig, ax = charts._figure(title)
     shares = all(v.dropna().between(0, 1).all() for v in series.values())

@@ -11,15 +11,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
-from matplotlib.figure import Figure
 
 from ..errors import say
-from .charts import chart_lang
 from .i18n import columns, figure_text, localize_cells, status_text, t
 from .masking import PERSONAL_COLUMNS, mask_frame, scrub
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from matplotlib.figure import Figure
 
     from ..month import MonthResult, MonthSource
 
@@ -311,6 +311,8 @@ class Review:
 
     @property
     def chart_lang(self) -> str:
+        from .charts import chart_lang  # matplotlib, imported when a chart is drawn
+
         return chart_lang(self.lang)
 
 

@@ -10,14 +10,20 @@ What it changes in a stock Voila, and why:
   culls an idle kernel with no connection). It also renders before the request, so the page cannot be
   in the viewer's language. Kernels are cheap now (a dashboard reads a month computed once, not the
   raw exports), so each page starts its own.
-- **Release.** A kernel nobody is connected to is shut down after `release_after` seconds idle (60 s),
-  checked every 15 s; the page also releases its kernel when it is closed. A connected kernel left
+- **Release.** A kernel whose page connected and went away is shut down after `release_after` seconds
+  idle (60 s), checked every 15 s; the page also releases its kernel when it is closed. A kernel no
+  page has connected to yet is kept `connect_grace` seconds (5 min): under load a page can take more
+  than a minute from the end of its execution to its websocket (the HTML still streaming, the
+  browser still starting the widget code), and a kernel released before then leaves that page on
+  its spinner for good (its widgets ask for a kernel that no longer exists). A connected kernel left
   untouched is culled after `cull_idle_timeout` (2 h).
 - **A bound.** At most `max_kernels` kernels run at once; a viewer beyond that gets a polite "busy,
   retrying" page (HTTP 503 with `Retry-After`) that reloads itself.
 - **Guards.** Every request, websockets included, must name an allowed host in `Host` and, when it
   sends one, in `Origin` (DNS rebinding and cross-site pages are refused). URL parameters choose only
   the language (`zh`/`en`) and a month among the folders under the data root.
+- **Log.** Warnings and errors only, each with its time; `OPSKIT_SERVE_LOG=INFO` adds every kernel
+  started, connected, released and shut down (what to read when a page stays on its spinner).
 - **Words.** The `opskit` template (`share/voila/templates/opskit`) sets `<html lang>`, the page title
   and a language switch, and loads nothing from outside the machine.
 """
@@ -66,11 +72,13 @@ class DashboardKernelManager(AsyncMappingKernelManager):
     """jupyter-server's kernel manager with a ceiling and a quick release of kernels nobody watches."""
 
     max_kernels = Integer(12, config=True, help="kernels running at once; more viewers get a busy page")
-    release_after = Float(60, config=True, help="seconds an unconnected idle kernel is kept")
+    release_after = Float(60, config=True, help="seconds an idle kernel is kept after its page went away")
+    connect_grace = Float(300, config=True, help="seconds an idle kernel is kept for a page yet to connect")
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._starting = 0
+        self._connected_once: set[str] = set()
 
     @property
     def running(self) -> int:
@@ -85,17 +93,34 @@ class DashboardKernelManager(AsyncMappingKernelManager):
         finally:
             self._starting -= 1
 
+    def notify_connect(self, kernel_id: str) -> None:
+        super().notify_connect(kernel_id)
+        self._connected_once.add(kernel_id)
+
+    def release_due(self, kernel_id: str, connections: int, idle: float, state: str) -> bool:
+        """Whether an idle kernel is released: nobody connected, not busy, and idle past `release_after`
+        once its page has connected, or past `connect_grace` while its page has not connected yet."""
+        if connections or state == "busy":
+            return False
+        return idle > (self.release_after if kernel_id in self._connected_once else self.connect_grace)
+
+    async def cull_kernels(self) -> None:
+        self._connected_once &= set(self._kernels)  # forget the kernels already gone
+        await super().cull_kernels()
+
     async def cull_kernel_if_idle(self, kernel_id: str) -> None:
         kernel = self._kernels.get(kernel_id)
         if kernel is None:
             return
         connections = self._kernel_connections.get(kernel_id, 0)
         last = getattr(kernel, "last_activity", None)
-        if not connections and last is not None and getattr(kernel, "execution_state", "") != "busy":
+        if last is not None:
             from jupyter_server._tz import utcnow
 
-            if (utcnow() - last).total_seconds() > self.release_after:
-                self.log.info("Releasing kernel %s: no page connected for %.0f s", kernel_id, self.release_after)
+            idle = (utcnow() - last).total_seconds()
+            if self.release_due(kernel_id, connections, idle, getattr(kernel, "execution_state", "")):
+                seen = "its page went away" if kernel_id in self._connected_once else "no page connected"
+                self.log.info("Releasing kernel %s: %s, idle for %.0f s", kernel_id, seen, idle)
                 await self.shutdown_kernel(kernel_id)
                 return
         await super().cull_kernel_if_idle(kernel_id)
@@ -370,6 +395,17 @@ class DashboardServer(Voila):
         shutil.rmtree(self.connection_dir, ignore_errors=True)
 
 
+LOG_ENV = "OPSKIT_SERVE_LOG"
+LOG_LEVELS = ("DEBUG", "INFO", "WARN", "ERROR")
+
+
+def log_level() -> str:
+    """`OPSKIT_SERVE_LOG` when it names a level (INFO logs each kernel's start, connection and release),
+    else WARN."""
+    level = os.environ.get(LOG_ENV, "WARN").strip().upper().removesuffix("ING")
+    return level if level in LOG_LEVELS else "WARN"
+
+
 def allowed_hosts(host: str, extra: list[str]) -> set[str]:
     names = {*LOOPBACK_NAMES, *(name.lower().rstrip(".") for name in extra)}
     if host not in ("0.0.0.0", "::", ""):
@@ -422,7 +458,8 @@ def build(
         "--DashboardKernelManager.cull_connected=True",
         "--VoilaExecutor.startup_timeout=60",
         "--VoilaExecutor.timeout=120",
-        "--Voila.log_level=WARN",
+        f"--Voila.log_level={log_level()}",
+        "--Voila.log_format=%(asctime)s %(levelname)s %(message)s",
     ]
     if token:
         argv.append(f"--Voila.token={token}")

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from matplotlib.figure import Figure
 
 from ...locale import cell_codes
-from ...report import charts
 from ...report.i18n import t
 from ...report.review import Review
 from ...rule import Context
 from .rules import month_orders
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure  # charts import matplotlib on first use, not with the review
 
 
 def _share_ok(summary: pd.DataFrame, rule_id: str) -> float:
@@ -44,6 +45,8 @@ class OrderSlaReview(Review):
         }
 
     def charts(self) -> list[Figure]:
+        from ...report import charts
+
         if not self.result:
             return []
         lang = self.chart_lang

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from matplotlib.figure import Figure
 
 from ...loader import Data
-from ...report import charts
 from ...report.i18n import columns, t, translate_notes
 from ...report.review import Review
 from . import metrics as pe
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure  # charts import matplotlib on first use, not with the review
 
 CHECKLIST = ["PRM-001", "PRM-002", "PRM-003", "PRM-004", "PRM-005", "PRM-006"]
 EFFECT_VIEW = [
@@ -140,6 +141,8 @@ class PromotionReview(Review):
         }
 
     def charts(self) -> list[Figure]:
+        from ...report import charts
+
         if not self.result:
             return []
         lang = self.chart_lang

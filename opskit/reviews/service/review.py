@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from matplotlib.figure import Figure
 
 from ...locale import cell_codes
-from ...report import charts
 from ...report.i18n import columns, t
 from ...report.review import Review
 from . import metrics as ss
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure  # charts import matplotlib on first use, not with the review
 
 
 class ServiceReview(Review):
@@ -56,6 +57,8 @@ class ServiceReview(Review):
         }
 
     def charts(self) -> list[Figure]:
+        from ...report import charts
+
         if not self.result:
             return []
         lang = self.chart_lang

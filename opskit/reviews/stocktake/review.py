@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from matplotlib.figure import Figure
 
-from ...report import charts
 from ...report.i18n import columns, t
 from ...report.review import Review
 from . import metrics as st
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure  # charts import matplotlib on first use, not with the review
 
 RECON_VIEW = [
     "sku",
@@ -108,6 +109,8 @@ class StocktakeReview(Review):
         )
 
     def charts(self) -> list[Figure]:
+        from ...report import charts
+
         if not self.result:
             return []
         lang = self.chart_lang
