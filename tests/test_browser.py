@@ -83,13 +83,15 @@ def browser():
 @pytest.fixture(scope="module")
 def page(server, browser):
     page = browser.new_page(viewport={"width": 1300, "height": 1600})
-    page.goto(f"{server}/voila/render/order_sla_audit.ipynb", timeout=60_000)
+    page.goto(f"{server}/voila/render/order_sla_audit.ipynb", wait_until="commit", timeout=60_000)
+    rendered(page, ".opskit-error")  # the latest month is the broken one
     yield page
     page.close()
 
 
 def rendered(page, selector: str, timeout: float = 60_000) -> None:
-    """Wait for what a page's render shows. A page whose notebook execution stalls is reloaded once,
+    """Wait for what a page's render shows (pages are opened without waiting for "load": a stalled
+    page streams for good and never fires it). A page whose notebook execution stalls is reloaded once,
     as a manager would: on this 2-core machine about 1 page load in 25 stays on "Executing N of M"
     while its kernel sits idle (Voila waits for a reply that never comes; the README's dashboards
     section describes it). A second stall of the same page fails the test."""
@@ -99,7 +101,7 @@ def rendered(page, selector: str, timeout: float = 60_000) -> None:
         page.wait_for_selector(selector, timeout=timeout)
     except PlaywrightTimeout:
         print(f"stalled page reloaded once: {page.url}")
-        page.reload(timeout=120_000)
+        page.reload(wait_until="commit", timeout=120_000)
         page.wait_for_selector(selector, timeout=timeout)
 
 
@@ -144,7 +146,7 @@ def test_month_picker_and_filter_change_the_findings_table(page, tmp_path):
 @pytest.mark.parametrize("name", sorted(REVIEWS))
 def test_every_dashboard_renders_its_findings(server, browser, name):
     page = browser.new_page(viewport={"width": 1300, "height": 1600})
-    page.goto(f"{server}/voila/render/{name}.ipynb", timeout=60_000)
+    page.goto(f"{server}/voila/render/{name}.ipynb", wait_until="commit", timeout=60_000)
     rendered(page, ".opskit-error")  # the latest month is the broken one
     page.locator(".opskit-month select").select_option("2026-10")
     page.wait_for_selector(".opskit-count", timeout=60_000)
@@ -197,7 +199,11 @@ def test_viewers_reach_no_file_outside_the_dashboards(server, path):
 
 def test_url_parameters_do_not_choose_files(server, browser):
     page = browser.new_page()
-    page.goto(f"{server}/voila/render/order_sla_audit.ipynb?data_root=/etc&month=../../etc", timeout=60_000)
+    page.goto(
+        f"{server}/voila/render/order_sla_audit.ipynb?data_root=/etc&month=../../etc",
+        wait_until="commit",
+        timeout=60_000,
+    )
     rendered(page, ".opskit-month select")
     assert page.locator(".opskit-month select option").all_inner_texts() == ["2026-10", "2026-11"]
     assert "passwd" not in page.content()
@@ -206,7 +212,7 @@ def test_url_parameters_do_not_choose_files(server, browser):
 
 def test_personal_data_is_masked_for_managers(server, browser):
     page = browser.new_page(viewport={"width": 1300, "height": 1600})
-    page.goto(f"{server}/voila/render/order_sla_audit.ipynb", timeout=120_000)
+    page.goto(f"{server}/voila/render/order_sla_audit.ipynb", wait_until="commit", timeout=120_000)
     rendered(page, ".opskit-error", timeout=120_000)
     page.locator(".opskit-month select").select_option("2026-10")
     page.wait_for_selector(".opskit-count", timeout=60_000)
