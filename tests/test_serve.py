@@ -25,7 +25,13 @@ from helpers import ROOT, SAMPLES, alive, descendants
 from opskit.errors import OpskitError
 from opskit.report.landing import landing_html
 from opskit.report.notebooks import REVIEWS
-from opskit.report.server import DashboardKernelManager, host_allowed, origin_allowed
+from opskit.report.server import (
+    DashboardKernelClient,
+    DashboardKernelManager,
+    WakefulChannel,
+    host_allowed,
+    origin_allowed,
+)
 from opskit.serve import READY, resolve_token
 
 ALLOWED = {"127.0.0.1", "localhost", "::1", "ops.example.cn"}
@@ -61,6 +67,87 @@ def test_a_kernel_waits_for_its_page_longer_than_for_a_page_that_went_away():
     assert km.release_due("waiting", 0, 301, "idle")
     assert not km.release_due("seen", 1, 9999, "idle")  # a page is connected: the two-hour cull decides
     assert not km.release_due("seen", 0, 9999, "busy")
+
+
+async def reply_during_a_send(channel_class, timeout: float = 3.0) -> tuple[str, float]:
+    """A kernel's reply that lands while the client sends on the same socket, as Voila's page execution
+    does (nbclient sends Output-widget `comm_msg`s on the shell socket while it waits for the cell's
+    reply): what the channel returns, and after how many seconds."""
+    import asyncio
+
+    import zmq
+    import zmq.asyncio
+    from jupyter_client.session import Session
+
+    context = zmq.asyncio.Context()
+    kernel = zmq.Context.instance().socket(zmq.ROUTER)
+    client = context.socket(zmq.DEALER)
+    try:
+        port = kernel.bind_to_random_port("tcp://127.0.0.1")
+        client.connect(f"tcp://127.0.0.1:{port}")
+        session = Session(key=b"opskit")
+        channel = channel_class(client, session)
+        session.send(client, "execute_request", {"code": "show()"})
+        identity = kernel.recv_multipart()[0]
+        waiting = asyncio.ensure_future(channel.get_msg(timeout=timeout))
+        await asyncio.sleep(0.05)  # the client is now waiting on its socket
+        session.send(kernel, "execute_reply", {"status": "ok"}, ident=[identity])
+        time.sleep(0.05)  # the reply has reached the client's socket; the event loop has not run since
+        session.send(client, "comm_msg", {"data": {"method": "update"}})  # jupyter_client's plain send
+        started = time.monotonic()
+        try:
+            message = await waiting
+        except Exception as exc:  # noqa: BLE001 - reported as the outcome
+            return type(exc).__name__, time.monotonic() - started
+        return message["msg_type"], time.monotonic() - started
+    finally:
+        client.close(0)
+        kernel.close(0)
+        context.term()
+
+
+def test_a_reply_that_arrives_during_a_send_is_not_missed():
+    """The cause of the pages that stayed on "Executing 4 of 5": jupyter_client's own channel notices
+    such a reply only when its wait times out (Voila's is 120 s); the dashboards' channel within a
+    fraction of a second."""
+    import asyncio
+
+    from jupyter_client.channels import AsyncZMQSocketChannel
+
+    kind, waited = asyncio.run(reply_during_a_send(AsyncZMQSocketChannel, timeout=2.0))
+    assert waited > 1.5, "jupyter_client no longer misses this reply: WakefulChannel can go"
+    kind, waited = asyncio.run(reply_during_a_send(WakefulChannel, timeout=30.0))
+    assert kind == "execute_reply" and waited < 1.0
+
+
+def test_dashboard_kernels_are_executed_through_the_wakeful_client(root, monkeypatch):
+    monkeypatch.setenv("JUPYTER_PATH", os.environ.get("JUPYTER_PATH", ""))  # build() extends it
+    from opskit.batch import notebooks_dir
+    from opskit.report import server as dashboards
+    from opskit.report.landing import MonthSummaries
+
+    app = dashboards.build(
+        port=0,
+        host="127.0.0.1",
+        data_root=root,
+        notebooks=notebooks_dir(),
+        summaries=MonthSummaries(root),
+        reviews=list(REVIEWS),
+        allow_host=[],
+        token=None,
+        max_kernels=2,
+        release_after=60,
+    )
+    try:
+        manager = app.kernel_manager.kernel_manager_factory(parent=app.kernel_manager, log=app.log)
+        client = manager.client()
+        assert isinstance(client, DashboardKernelClient)
+        assert all(
+            issubclass(cls, WakefulChannel)
+            for cls in (client.shell_channel_class, client.iopub_channel_class, client.control_channel_class)
+        )
+    finally:
+        app.shutdown()
 
 
 def test_the_server_log_level_comes_from_the_environment(monkeypatch):
