@@ -132,6 +132,14 @@ def wait_idle(pid: int, idle_rss: int, timeout: float = 240) -> float | None:
     return None
 
 
+def shown(page) -> str:
+    """What a page that failed shows (its spinner's "Executing N of M", an error box), briefly."""
+    try:
+        return " ".join(page.inner_text("body", timeout=5_000).split())[:160]
+    except Exception as exc:  # noqa: BLE001 - the page may be gone
+        return f"unreadable ({type(exc).__name__})"
+
+
 def one_round(browser, url: str, pid: int, viewers: int) -> dict:
     idle_rss = tree_rss(pid)
     server_cpu, kernel_cpu = cpu_seconds(pid, False), cpu_seconds(pid) - cpu_seconds(pid, False)
@@ -158,7 +166,7 @@ def one_round(browser, url: str, pid: int, viewers: int) -> dict:
                 continue
             times.append((page.evaluate("window.__opskitShown") - clicked) / 1000)
         except Exception as exc:  # noqa: BLE001 - a failed page is a figure of the benchmark
-            failures.append(f"{name}: {type(exc).__name__}")
+            failures.append(f"{name}: {type(exc).__name__}; it showed {shown(page)!r}")
     browser_after = browser_cpu(pid)
     for context in contexts:
         context.close()

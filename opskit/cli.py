@@ -121,7 +121,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     import pandas as pd
 
-    from .errors import OpskitNotice
+    from .errors import OpskitNotice, notice_line
     from .report.files import terminal_frame, terminal_safe
     from .runner import run_checks
 
@@ -129,7 +129,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         warnings.simplefilter("ignore", OpskitNotice)
         result = run_checks(args.folder, args.month, args.as_of, args.policy, args.rules, args.lang)
     for notice in result.notices:
-        print(f"notice: {terminal_safe(notice)}", file=sys.stderr)
+        print(terminal_safe(notice_line(notice, result.lang)), file=sys.stderr)
     frame = result.summary if args.summary else result.findings.drop(columns=["title"])
     if not args.summary:
         from .render import readable_findings
@@ -148,9 +148,13 @@ def cmd_check(args: argparse.Namespace) -> int:
             shown = terminal_frame(
                 frame if args.summary else frame[["rule_id", "key", "observed", "limit", "unit", "message", "source"]]
             )
-            text = (shown.to_string(index=False) if len(shown) else "no findings") + "\n"
+            from .locale import catalogue
+
+            words = catalogue(result.lang)["formats"]
+            text = (shown.to_string(index=False) if len(shown) else words["no_findings"]) + "\n"
             if not args.summary:
-                text += f"{len(frame)} findings for {result.month} (as of {result.as_of:%Y-%m-%d %H:%M})\n"
+                as_of = f"{result.as_of:%Y-%m-%d %H:%M}"
+                text += words["findings_count_line"].format(count=len(frame), month=result.month, as_of=as_of) + "\n"
     _write(text, args.output)
     return 0
 
@@ -191,10 +195,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     import warnings
 
     from .batch import run_month
-    from .errors import OpskitNotice, logger
+    from .errors import Notice, OpskitNotice, logger, notice_line
+    from .policy import load_policy
+    from .report.files import terminal_safe
 
-    handler = logging.StreamHandler(sys.stderr)  # the batch's notices as `notice:` lines, like `opskit check`
-    handler.setFormatter(logging.Formatter("notice: %(message)s"))
+    lang = args.lang or load_policy(args.policy).lang
+
+    class NoticeLines(logging.Formatter):
+        """The batch's notices as lines in the report language, like `opskit check`'s."""
+
+        def format(self, record: logging.LogRecord) -> str:
+            templated = isinstance(record.msg, Notice) and not record.args
+            return terminal_safe(notice_line(record.msg if templated else record.getMessage(), lang))
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(NoticeLines())
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     try:

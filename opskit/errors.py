@@ -70,6 +70,13 @@ def say(notice: str, lang: str) -> str:
     return notice.say(lang) if isinstance(notice, Notice) else str(notice)
 
 
+def notice_line(notice: str, lang: str) -> str:
+    """A notice as a command prints it on stderr, prefix included, in `lang`."""
+    from .locale import catalogue
+
+    return catalogue(lang)["formats"]["notice_line"].format(text=say(notice, lang))
+
+
 def notify(notices: Iterable[str], stacklevel: int = 3) -> None:
     """Issue each notice as an `OpskitNotice` warning and an INFO record of the `opskit` logger."""
     for text in notices:

@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 import pandas as pd
-from helpers import SAMPLES
+from helpers import SAMPLES, write
 
 from opskit.cli import main
 
@@ -18,8 +18,21 @@ def test_table_lists_findings_with_sources():
     out = run("check", str(SAMPLES / "2026-10"), "--month", "2026-10", "--rules", "ORD", "--format", "table")
     assert out.returncode == 0
     assert "ORD003-LATE-2610" in out.stdout and "orders.csv:270" in out.stdout
+    assert "2026-10 共 20 条违规（截至 2026-11-01 00:00）" in out.stdout
+    assert "提示：orders.csv：删除完全重复的行 1 行（第 288 行）" in out.stderr
+    out = run(
+        "check", str(SAMPLES / "2026-10"), "--month", "2026-10", "--rules", "ORD", "--format", "table", "--lang=en"
+    )
     assert "20 findings for 2026-10 (as of 2026-11-01 00:00)" in out.stdout
-    assert "exact duplicate rows dropped" in out.stderr
+    assert "notice: orders.csv: 1 exact duplicate rows dropped (rows 288)" in out.stderr
+
+
+def test_table_of_no_findings_says_so_in_the_report_language(tmp_path):
+    write(tmp_path / "2026-10", orders=[{"order_id": "A1", "channel": "tmall", "created_at": "2026-10-05 10:00"}])
+    out = run("check", str(tmp_path), "--month", "2026-10", "--rules", "ORD-003", "--format", "table")
+    assert out.returncode == 0 and out.stdout == "没有违规\n2026-10 共 0 条违规（截至 2026-11-01 00:00）\n"
+    out = run("check", str(tmp_path), "--month", "2026-10", "--rules", "ORD-003", "--format", "table", "--lang=en")
+    assert out.stdout == "no findings\n0 findings for 2026-10 (as of 2026-11-01 00:00)\n"
 
 
 def test_summary_csv_from_a_data_root(tmp_path):

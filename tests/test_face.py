@@ -106,15 +106,18 @@ def test_every_command_line_option_has_help(action):
     assert action.help and action.help != argparse.SUPPRESS
 
 
-def test_opskit_run_prints_notices_once_as_lines(monkeypatch):
-    """The batch's own loads notify through the `opskit` logger; the command prints them, without warnings."""
+def test_opskit_run_prints_notices_once_as_lines_in_the_report_language(monkeypatch):
+    """The batch's own loads notify through the `opskit` logger; the command prints them, without
+    warnings, in the language of its reports (Chinese unless `--lang en`)."""
     import opskit.batch
-    from opskit.errors import notify
+    from opskit.errors import Notice, notify
 
     def fake_run_month(*args, **kwargs):
-        notify(["orders.csv: 1 exact duplicate rows dropped (rows 288)"])
+        notify([Notice("duplicate_rows", file="orders.csv", count=1, rows="288"), "a plain line"])
         return 0
 
     monkeypatch.setattr(opskit.batch, "run_month", fake_run_month)
     code, out, err = run(["run", "data_samples", "--month", "2026-10", "--out", "unused"])
-    assert code == 0 and err == "notice: orders.csv: 1 exact duplicate rows dropped (rows 288)\n"
+    assert code == 0 and err == "提示：orders.csv：删除完全重复的行 1 行（第 288 行）\n提示：a plain line\n"
+    code, out, err = run(["run", "data_samples", "--month", "2026-10", "--out", "unused", "--lang", "en"])
+    assert code == 0 and err == "notice: orders.csv: 1 exact duplicate rows dropped (rows 288)\nnotice: a plain line\n"

@@ -221,6 +221,20 @@ def test_chinese_order_ids_are_cut_alike(tmp_path, fmt):
     assert set(cut.findings["key"]) == {"订单-LATE", "订单-NEVER", "订单-PADDED"}
 
 
+@pytest.mark.parametrize("bits", [24, 2])  # 2 bits: nearly every row is a candidate and is looked up exactly
+def test_repeating_numbers_are_duplicated_keep_false(bits):
+    rng = np.random.default_rng(7)
+    numbers = rng.integers(0, 2**63, 200_000, dtype=np.int64).astype(np.uint64)
+    numbers[rng.integers(0, len(numbers), 5_000)] = numbers[rng.integers(0, len(numbers), 5_000)]
+    numbers[:3] = np.uint64(2**64 - 1)  # the largest number repeats too
+    expected = pd.Series(numbers).duplicated(keep=False).to_numpy()
+    assert expected.sum() > 5_000
+    assert (keys.repeating(numbers, bits=bits) == expected).all()
+    assert not keys.repeating(np.arange(1000, dtype=np.uint64)).any()
+    assert keys.repeating(np.array([5, 5], dtype=np.uint64)).tolist() == [True, True]
+    assert keys.repeating(np.array([], dtype=np.uint64)).tolist() == []
+
+
 def test_repeated_across_chunks_of_different_widths():
     import pyarrow as pa
 
@@ -238,3 +252,22 @@ def test_month_notices_count_the_whole_file(tmp_path):
     assert cut.notices == whole.notices
     assert any("most rows of this data fall in 2026-09 (31 rows), only 8 in 2026-10" in n for n in cut.notices)
     pd.testing.assert_frame_equal(cut.findings, whole.findings)
+
+
+@pytest.mark.parametrize("unit", ["ns", "us", "s"])
+def test_months_of_counts_rows_per_calendar_month(unit):
+    from opskit.loader import months_of
+
+    rng = np.random.default_rng(3)
+    times = np.datetime64("2026-09-20", unit) + rng.integers(0, 45 * 86400, 50_000).astype("timedelta64[s]")
+    times = times.astype(f"datetime64[{unit}]")
+    times[::97] = np.datetime64("NaT")
+    times[1] = np.datetime64("2026-10-01T00:00:00")  # a month's first instant belongs to that month
+    times[2] = np.datetime64("2026-09-30T23:59:59")
+    times[3] = np.datetime64("1999-12-31T23:59:59")  # far from the rest: the months between hold nothing
+    months = times[~np.isnat(times)].astype("datetime64[M]").astype(str)
+    expected = dict(zip(*np.unique(months, return_counts=True), strict=True))
+    assert months_of(times) == {m: int(n) for m, n in expected.items()}
+    assert "2026-01" not in months_of(times) and months_of(times)["1999-12"] == 1
+    assert months_of(np.array(["NaT"], dtype="datetime64[ns]")) == {}
+    assert months_of(np.array([], dtype="datetime64[ns]")) == {}

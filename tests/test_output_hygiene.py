@@ -73,6 +73,9 @@ def test_stray_files_in_a_data_root_are_ignored_with_a_notice(tmp_path, capsys):
     (tmp_path / "old").mkdir()
     assert main(["check", str(tmp_path), "--month", "2026-10", "--rules", "ORD", "--summary"]) == 0
     err = capsys.readouterr().err
+    assert "提示：" + tmp_path.name + "：已忽略 README.txt, old, 说明.csv（既不是 YYYY-MM 月份文件夹" in err
+    assert main(["check", str(tmp_path), "--month", "2026-10", "--rules", "ORD", "--summary", "--lang", "en"]) == 0
+    err = capsys.readouterr().err
     assert "notice: " + tmp_path.name + ": README.txt, old, 说明.csv ignored (not a YYYY-MM month folder" in err
     assert main(["check", str(tmp_path), "--rules", "ORD-003", "--format", "json"]) == 0  # latest month
     assert json.loads(capsys.readouterr().out) == []
