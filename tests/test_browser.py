@@ -56,6 +56,7 @@ def server(tmp_path_factory):
         stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
+        env={**os.environ, "OPSKIT_SERVE_LOG": "INFO"},  # each kernel's start, connection and release
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 180
@@ -90,17 +91,28 @@ def page(server, browser):
 
 
 def rendered(page, selector: str, timeout: float = 120_000) -> None:
-    """Wait for what a page's render shows. Pages are opened without waiting for "load", so a page whose
-    execution stalls fails here, saying what it showed, instead of in `goto`. No reload: the stall once
-    seen here (about 1 load in 30 stayed on "Executing 4 of 5") had a cause, now fixed and tested in
-    test_serve.py."""
+    """Wait for what a page's render shows. Pages are opened without waiting for "load", so a page that
+    stalls is caught here, saying what it showed. The execution stall once seen here (about 1 load in 30
+    stayed on "Executing 4 of 5") had a cause, now fixed and tested in test_serve.py. Another, rarer
+    failure remains (the README's dashboards section: a page whose cells rendered but whose widgets
+    never appeared, seen under heavy load): such a page is reloaded once, as a manager would, and the
+    reload is printed with what the page showed; a second failure fails the test."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    def showing() -> str:
+        return " ".join(page.inner_text("body").split())[:300] if page.locator("body").count() else ""
 
     try:
         page.wait_for_selector(selector, timeout=timeout)
+        return
     except PlaywrightTimeout:
-        shown = page.inner_text("body")[:500] if page.locator("body").count() else ""
-        pytest.fail(f"{page.url} did not show {selector} within {timeout / 1000:.0f} s; it showed {shown!r}")
+        first = showing()
+    print(f"RELOADED ONCE: {page.url} showed no {selector} within {timeout / 1000:.0f} s; it showed {first!r}")
+    page.reload(wait_until="commit", timeout=120_000)
+    try:
+        page.wait_for_selector(selector, timeout=timeout)
+    except PlaywrightTimeout:
+        pytest.fail(f"{page.url} did not show {selector}, twice; it showed {first!r}, then {showing()!r}")
 
 
 def count_text(page) -> str:

@@ -77,14 +77,20 @@ def keep(label: str, page, response=None) -> None:
 
 
 def findings_shown(page, label: str, response):
-    """Wait for the findings table (no reload: a page that stalls fails the scan); the response that
-    brought the page shown."""
+    """Wait for the findings table; the response that brought the page shown. A page that shows none is
+    reloaded once, as a manager would, and the reload is reported (see `rendered` in test_browser.py)."""
+    try:
+        page.wait_for_selector(".opskit-count", timeout=150_000)
+        return response
+    except PlaywrightTimeout:
+        shown = page.inner_text("body")[:2000]
+    VISITS.append(f"{label}: RELOADED ONCE, it showed {shown[:200]!r}")
+    response = page.reload(timeout=300_000)
     try:
         page.wait_for_selector(".opskit-count", timeout=150_000)
     except PlaywrightTimeout:
-        shown = page.inner_text("body")[:2000]
         log = SERVER_LOG[0].read_text()[-3000:]
-        pytest.fail(f"{label} showed no findings:\n{shown}\n--- server log\n{log}")
+        pytest.fail(f"{label} showed no findings, twice:\n{shown}\n--- server log\n{log}")
     return response
 
 
