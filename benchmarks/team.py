@@ -152,12 +152,15 @@ def one_round(browser, url: str, pid: int, viewers: int) -> dict:
     for i, context in enumerate(contexts):
         page = context.new_page()
         page.add_init_script(SHOWN)
+        errors: list[str] = []  # the browser's errors, reported with a page that fails
+        page.on("console", lambda m, errors=errors: m.type == "error" and errors.append(m.text[:200]))
+        page.on("pageerror", lambda e, errors=errors: errors.append(str(e)[:200]))
         name = REVIEWS[i % len(REVIEWS)]
         clicked = time.time() * 1000
         page.goto(f"{url}/voila/render/{name}.ipynb", wait_until="commit", timeout=120_000)
-        pages.append((page, name, clicked))
+        pages.append((page, name, clicked, errors))
     times, failures = [], []
-    for page, name, clicked in pages:
+    for page, name, clicked, errors in pages:
         try:
             page.wait_for_selector(".opskit-count", timeout=120_000)
             content = page.content()
@@ -166,7 +169,8 @@ def one_round(browser, url: str, pid: int, viewers: int) -> dict:
                 continue
             times.append((page.evaluate("window.__opskitShown") - clicked) / 1000)
         except Exception as exc:  # noqa: BLE001 - a failed page is a figure of the benchmark
-            failures.append(f"{name}: {type(exc).__name__}; it showed {shown(page)!r}")
+            said = "; ".join(errors[-3:]) or "none"
+            failures.append(f"{name}: {type(exc).__name__}; it showed {shown(page)!r}; browser errors: {said}")
     browser_after = browser_cpu(pid)
     for context in contexts:
         context.close()

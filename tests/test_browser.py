@@ -42,6 +42,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+SERVER_LOG: list = []  # the module server's log, read when a page fails
+
+
+def kernel_log(page) -> str:
+    """The server's log lines about a page's kernel (its start, connection, release)."""
+    script = "(() => { try { return JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId }"
+    kernel = page.evaluate(script + " catch (e) { return null } })()")
+    if not kernel or not SERVER_LOG:
+        return f"kernel {kernel}: no log"
+    lines = [line for line in SERVER_LOG[-1].read_text().splitlines() if kernel in line]
+    return f"kernel {kernel}:\n" + "\n".join(lines[-15:])
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("data")
@@ -49,6 +62,7 @@ def server(tmp_path_factory):
     (root / "2026-11").mkdir()
     (root / "2026-11" / "orders.csv").write_text("订单编号,渠道,下单时间\nN1,京东,2026-11-03\n", encoding="utf-8")
     port = free_port()
+    SERVER_LOG.append(root / "serve.log")
     log = (root / "serve.log").open("w")  # a file, not a pipe: an unread pipe fills up and blocks Voila
     proc = subprocess.Popen(
         [sys.executable, "-m", "opskit.cli", "serve", "--port", str(port), "--data-root", str(root)],
@@ -108,6 +122,7 @@ def rendered(page, selector: str, timeout: float = 120_000) -> None:
     except PlaywrightTimeout:
         first = showing()
     print(f"RELOADED ONCE: {page.url} showed no {selector} within {timeout / 1000:.0f} s; it showed {first!r}")
+    print(kernel_log(page))
     page.reload(wait_until="commit", timeout=120_000)
     try:
         page.wait_for_selector(selector, timeout=timeout)
