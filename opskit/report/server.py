@@ -26,7 +26,7 @@ What it changes in a stock Voila, and why:
   the Output widgets of the page, sends `comm_msg` updates on that same socket. jupyter_client sends
   through a plain shadow of the asyncio socket, and a plain send consumes the socket's edge-triggered
   wake-up: a reply that arrives in that instant is not noticed until the wait times out (120 s) — the
-  page sat on "Executing 4 of 5" about once in 25 loads. The server's kernel clients
+  page sat on "Executing 4 of 5" about once in 30 loads. The server's kernel clients
   (`DashboardKernelClient`) wait in short slices instead, and each new slice looks at the socket afresh.
 - **Log.** Warnings and errors only, each with its time; `OPSKIT_SERVE_LOG=INFO` adds every kernel
   started, connected, released and shut down (what to read when a page stays on its spinner).
