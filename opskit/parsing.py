@@ -24,11 +24,32 @@ _TS_PATTERN = (
 )
 
 
+def arrow_text(s: pd.Series):
+    """The Arrow (chunked) string array behind a text column, or None for any other storage."""
+    arrow = getattr(s.array, "_pa_array", None)
+    if arrow is None:
+        return None
+    import pyarrow as pa
+
+    return arrow if pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type) else None
+
+
 def blank(s: pd.Series) -> pd.Series:
-    """Missing or only white space."""
+    """Missing or only white space.
+
+    On Arrow text this asks Arrow whether every character is white space, which stops at a value's
+    first other character, instead of making a stripped copy of the column to compare with "": the
+    same answer (Arrow's white space is the characters `str.strip` removes, checked over every code
+    point in the tests) at a fraction of the cost on a column of ten million ids."""
     if s.dtype.kind in "biufcmM":
         return s.isna()
-    return s.isna() | (s.astype("str").str.strip() == "")
+    arrow = arrow_text(s)
+    if arrow is None:
+        return s.isna() | (s.astype("str").str.strip() == "")
+    import pyarrow.compute as pc
+
+    empty = pc.or_kleene(pc.equal(pc.binary_length(arrow), 0), pc.utf8_is_space(arrow))
+    return pd.Series(pc.or_kleene(pc.is_null(arrow), empty).to_numpy(zero_copy_only=False), index=s.index)
 
 
 def to_text(s: pd.Series) -> pd.Series:
@@ -51,7 +72,10 @@ def parse_timestamps(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     if s.dtype.kind == "M":
         out = s if getattr(s.dt, "tz", None) is None else s.dt.tz_convert("Asia/Shanghai")
         out = out.dt.tz_localize(None) if getattr(out.dt, "tz", None) is not None else out
-        return out.astype("datetime64[ns]"), pd.Series(False, index=s.index)
+        if out.dtype == "datetime64[ns]":
+            return out, pd.Series(False, index=s.index)
+        held = _nanoseconds(out)
+        return held, held.isna() & out.notna()
     text = to_text(s)
     out = _iso_seconds(text)
     todo = out.isna() & text.notna()
@@ -66,9 +90,19 @@ def parse_timestamps(s: pd.Series) -> tuple[pd.Series, pd.Series]:
             .str.strip()
         )
         parts = rest.str.extract(_TS_PATTERN).astype("float64").fillna({"hour": 0, "minute": 0, "second": 0})
-        out.loc[todo] = pd.to_datetime(parts, errors="coerce")
+        out.loc[todo] = _nanoseconds(pd.to_datetime(parts, errors="coerce"))
     out = out.astype("datetime64[ns]")
     return out, out.isna() & text.notna()
+
+
+def _nanoseconds(times: pd.Series) -> pd.Series:
+    """Times as pandas' nanoseconds; one it cannot hold (a year past 2262, a typo like 3026) is
+    unreadable, so the loader names its cell instead of failing on an overflow."""
+    low, high = times.min(), times.max()  # two passes settle a whole column in range, the usual case
+    if pd.isna(low) or (low >= pd.Timestamp.min and high <= pd.Timestamp.max):
+        return times.astype("datetime64[ns]")
+    held = (times >= pd.Timestamp.min) & (times <= pd.Timestamp.max)
+    return times.where(held).astype("datetime64[ns]")
 
 
 def _iso_seconds(text: pd.Series) -> pd.Series:
@@ -78,7 +112,8 @@ def _iso_seconds(text: pd.Series) -> pd.Series:
         return pd.to_datetime(text, format="%Y-%m-%d %H:%M:%S", errors="coerce").astype("datetime64[ns]")
     import pyarrow.compute as pc
 
-    parsed = pc.strptime(arrow, format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
+    # nanoseconds, as pandas keeps times: a year past 2262 is then unreadable (null), not an overflow
+    parsed = pc.strptime(arrow, format="%Y-%m-%d %H:%M:%S", unit="ns", error_is_null=True)
     return pd.Series(parsed.to_pandas(), index=text.index).astype("datetime64[ns]")
 
 

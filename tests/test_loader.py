@@ -224,3 +224,75 @@ def test_fully_blank_rows_are_ignored_with_a_notice(tmp_path):
     data = opskit.load(tmp_path)
     assert list(data["orders"]["_row"]) == [2, 5]
     assert data.notices == ["orders.csv: 2 blank rows ignored"]
+
+
+def test_blank_on_arrow_text_is_strip_then_empty_for_every_character():
+    """`parsing.blank` asks Arrow whether every character is white space; it must agree with
+    `str.strip() == ""` for every code point, alone and around text."""
+    from opskit import parsing
+
+    chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    values = pd.Series([*chars, "", None, " a ", "\u3000\u3000", "\t\n", "a\u3000"], dtype="str")
+    assert parsing.arrow_text(values) is not None
+    expected = values.isna() | (values.str.strip() == "")
+    assert parsing.blank(values).tolist() == expected.tolist()
+    as_objects = values.astype(object)
+    assert parsing.blank(as_objects).tolist() == expected.tolist()  # the pandas spelling, for other storage
+
+
+@pytest.mark.parametrize("key", ["合计", "  合计 ", "Total", "TOTAL", "grand total", " Grand Total\u3000", "小計"])
+def test_a_totals_row_is_set_aside_however_its_key_is_spelled(tmp_path, key):
+    """The totals test on Arrow text compares plain ASCII ids as they stand and strips only the others."""
+    path = csv(
+        tmp_path / "orders.csv",
+        f'订单编号,渠道,下单时间,订单金额\nA1,天猫,2026-10-05 10:00,10\nTOTALX,天猫,2026-10-05 11:00,5\n"{key}",,,15\n',
+    )
+    notices = []
+    orders = load_dataset(path, "orders", notices=notices)
+    assert list(orders["order_id"]) == ["A1", "TOTALX"] and list(orders["_row"]) == [2, 3]
+    assert [n.id for n in notices] == ["totals_rows"]
+
+
+@pytest.mark.parametrize("fmt", ["clean csv", "messy csv", "parquet", "xlsx"])
+def test_a_time_pandas_cannot_hold_is_a_bad_cell_not_a_crash(tmp_path, fmt):
+    """A typed year like 3026 is past what pandas' nanosecond times hold (2262): it is named by file, row
+    and column in every format, never an overflow traceback."""
+    import datetime as dt
+
+    good, typo = dt.datetime(2026, 10, 5, 10, 5), dt.datetime(3026, 10, 5, 10, 5)
+    if fmt == "parquet":
+        frame = pd.DataFrame({"订单编号": ["A1", "A2"], "渠道": ["天猫", "天猫"], "下单时间": [good, good]})
+        frame["付款时间"] = pd.Series([good, typo], dtype="datetime64[us]")
+        path = tmp_path / "orders.parquet"
+        frame.to_parquet(path, index=False)
+        row = 2
+    elif fmt == "xlsx":
+        path = xlsx(
+            tmp_path / "orders.xlsx",
+            [["订单编号", "渠道", "下单时间", "付款时间"], ["A1", "天猫", good, good], ["A2", "天猫", good, typo]],
+        )
+        row = 3
+    else:
+        odd = "2026/10/5 10:05" if fmt == "messy csv" else "2026-10-05 10:05"
+        path = csv(
+            tmp_path / "orders.csv",
+            f"订单编号,渠道,下单时间,付款时间\nA1,天猫,{odd},2026-10-05 10:05\n"
+            "A2,天猫,2026-10-05 10:05,3026-10-05 10:05\n",
+        )
+        row = 3
+    with pytest.raises(DataError) as caught:
+        load_dataset(path, "orders")
+    assert caught.value.row == row and "付款时间 (paid_at)" in caught.value.column
+    assert "3026-10-05 10:05" in str(caught.value)
+
+
+@pytest.mark.parametrize("value", ["#N/A", "#DIV/0!"])
+def test_an_excel_error_value_in_a_clean_csv_is_named(tmp_path, value):
+    path = csv(
+        tmp_path / "orders.csv",
+        f"订单编号,渠道,下单时间,客户编号\nA1,天猫,2026-10-05 10:00,C1\nA2,天猫,2026-10-05 10:00,{value}\n",
+    )
+    with pytest.raises(DataError, match=f"row 3, column 客户编号 \\(customer_id\\): '{value}' is an Excel error"):
+        load_dataset(path, "orders")
+    path.write_text("订单编号,渠道,下单时间,客户编号\nA1,天猫,2026-10-05 10:00,C#1\n", encoding="utf-8")
+    assert list(load_dataset(path, "orders")["customer_id"]) == ["C#1"]  # a `#` inside a value is a value

@@ -271,3 +271,52 @@ def test_months_of_counts_rows_per_calendar_month(unit):
     assert "2026-01" not in months_of(times) and months_of(times)["1999-12"] == 1
     assert months_of(np.array(["NaT"], dtype="datetime64[ns]")) == {}
     assert months_of(np.array([], dtype="datetime64[ns]")) == {}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_month_kept_nearly_whole_is_cut_by_slices_and_finds_the_same(tmp_path, fmt, monkeypatch):
+    """A month's export less a few repeated keys keeps nearly every row in a few runs: the loader
+    slices the file instead of taking every row (`loader._take_rows`); the findings stay those of
+    the whole load, and each kept row keeps its line in the file."""
+    from opskit import loader
+
+    many = [
+        {**_orders()[3], "order_id": f"N{i:04d}", "created_at": f"2026-10-{1 + i % 28:02d} 10:00:00"} for i in range(60)
+    ]
+    rows = [*_orders(), *many]
+    folder = tmp_path / fmt / "2026-10"
+    frame = pd.DataFrame(rows)
+    if fmt == "csv":
+        write(folder, orders=frame)
+    else:
+        folder.mkdir(parents=True)
+        for column in [c for c in frame.columns if c.endswith("_at")]:
+            frame[column] = pd.to_datetime(frame[column])
+        frame.to_parquet(folder / "orders.parquet", index=False)
+    sliced = []
+    real = loader.runs
+    monkeypatch.setattr(loader, "runs", lambda positions: sliced.append(len(positions)) or real(positions))
+    rules = "ORD-001,ORD-003,ORD-005,ORD-009"
+    cut = run_checks(folder, "2026-10", rules=rules)
+    assert sliced == [len(rows) - 5]  # S-OLD twice (September's, then a change), LATE and PADDED again, NOV
+    whole = run_checks(opskit.load(folder), "2026-10", rules=rules)
+    pd.testing.assert_frame_equal(cut.findings, whole.findings)
+    pd.testing.assert_frame_equal(cut.summary, whole.summary)
+    assert cut.notices == whole.notices
+
+
+def test_slices_give_exactly_the_rows_a_take_gives():
+    import pyarrow as pa
+
+    from opskit import loader
+
+    table = pa.table({"id": pa.array([f"k{i}" for i in range(100)]), "n": pa.array(range(100), pa.float64())})
+    table = pa.concat_tables([table.slice(0, 37), table.slice(37)])  # chunked, as files are read
+    positions = np.array([*range(0, 10), *range(12, 50), *range(51, 100)])
+    assert [list(x) for x in loader.runs(positions)] == [[0, 12, 51], [10, 50, 100]]
+    sliced = loader._take_rows([table], positions)
+    assert sliced.num_rows == len(positions) and sliced.column("id").num_chunks > 1  # slices, not a copy
+    assert sliced.equals(table.take(pa.array(positions)))
+    few = positions[::7]  # far from nearly all: taken
+    assert loader._take_rows([table], few).equals(table.take(pa.array(few)))
+    assert [list(x) for x in loader.runs(np.array([5]))] == [[5], [6]]
