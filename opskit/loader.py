@@ -435,13 +435,13 @@ def _read_csv_arrow(path, enc, delimiter, header, idx, ds: Dataset, lookup, keep
     import pyarrow as pa
     from pyarrow import csv as pacsv
 
-    types = {}
+    types, times = {}, []
     for name in header:
         column = lookup.get(norm(name))
         kind = _ARROW_KINDS.get(ds[column].kind) if column else None
-        # parsed straight to pandas' nanoseconds (a year past 2262 sends the file to the tolerant path,
-        # which names the cell); seconds then converted cost 0.16 s per million orders
-        types[name] = pa.timestamp("ns") if kind == "timestamp" else pa.float64() if kind else pa.string()
+        types[name] = pa.float64() if kind == "float64" else pa.string()  # times: read as text, parsed below
+        if kind == "timestamp":
+            times.append(name)
     try:
         table = pacsv.read_csv(
             path,
@@ -452,12 +452,18 @@ def _read_csv_arrow(path, enc, delimiter, header, idx, ds: Dataset, lookup, keep
                 strings_can_be_null=True,
                 null_values=[""],
                 quoted_strings_can_be_null=True,
-                timestamp_parsers=["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
                 include_columns=None if keep is None else [h for h in header if lookup.get(norm(h)) in keep],
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError):
         return None
+    for name in [n for n in times if n in table.column_names]:
+        # plain spellings straight to pandas' nanoseconds; anything else (another spelling, an impossible
+        # day, a year past 2262) sends the file to the tolerant path, which names the cell
+        times = parsing.plain_times(table.column(name))
+        if times is None:
+            return None
+        table = table.set_column(table.column_names.index(name), name, times)
     return table
 
 

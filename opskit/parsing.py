@@ -90,6 +90,8 @@ def parse_timestamps(s: pd.Series) -> tuple[pd.Series, pd.Series]:
             .str.strip()
         )
         parts = rest.str.extract(_TS_PATTERN).astype("float64").fillna({"hour": 0, "minute": 0, "second": 0})
+        # pandas adds an hour 25 or a minute 70 to the day (2026/10/5 25:00 would be 10-06 01:00): not a time
+        parts = parts.mask((parts["hour"] > 23) | (parts["minute"] > 59) | (parts["second"] > 59))
         out.loc[todo] = _nanoseconds(pd.to_datetime(parts, errors="coerce"))
     out = out.astype("datetime64[ns]")
     return out, out.isna() & text.notna()
@@ -112,9 +114,12 @@ def _iso_seconds(text: pd.Series) -> pd.Series:
         return pd.to_datetime(text, format="%Y-%m-%d %H:%M:%S", errors="coerce").astype("datetime64[ns]")
     import pyarrow.compute as pc
 
-    # nanoseconds, as pandas keeps times: a year past 2262 is then unreadable (null), not an overflow
-    parsed = pc.strptime(arrow, format="%Y-%m-%d %H:%M:%S", unit="ns", error_is_null=True)
-    return pd.Series(parsed.to_pandas(), index=text.index).astype("datetime64[ns]")
+    parsed = pc.strptime(arrow, format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
+    # Arrow's strptime rolls an impossible day into the next month (2026-02-30 → 03-02) and takes a
+    # 60th second: a value counts only when it reads back as written (the others go on to the
+    # spellings below, which refuse what is not a real time)
+    parsed = pc.if_else(pc.equal(pc.strftime(parsed, format="%Y-%m-%d %H:%M:%S"), arrow), parsed, None)
+    return _nanoseconds(pd.Series(parsed.to_pandas(), index=text.index))
 
 
 def parse_dates(s: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -210,3 +215,103 @@ def to_period(value: object) -> pd.Period:
     if not match or not 1 <= int(match.group(2)) <= 12:
         raise OpskitError(f"month {value!r} is not a month (expected {MONTH_SPELLINGS})")
     return pd.Period(year=int(match.group(1)), month=int(match.group(2)), freq="M")
+
+
+_SHAPES = (10, 16, 19)  # 2026-10-05, 2026-10-05 14:03, 2026-10-05 14:03:00
+_MARKS = {10: (4, 7), 16: (4, 7, 10, 13), 19: (4, 7, 10, 13, 16)}
+_MARK_BYTES = {10: b"--", 16: b"-- :", 19: b"-- ::"}
+_FIRST_YEAR, _LAST_YEAR = 1678, 2261  # the whole years nanosecond times hold
+
+
+def _month_tables() -> tuple[np.ndarray, np.ndarray]:
+    """Day number (since 1970-01-01) of each month's first day and each month's length, 1678-01 to 2261-12."""
+    months = np.arange((_FIRST_YEAR - 1970) * 12, (_LAST_YEAR + 1 - 1970) * 12 + 1).astype("datetime64[M]")
+    firsts = months.astype("datetime64[D]").astype(np.int64)
+    return firsts[:-1], np.diff(firsts)
+
+
+_MONTHS = _month_tables()
+
+
+_PLACES = {10: [0, 1, 2, 3, 5, 6, 8, 9], 16: [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15]}
+_PLACES[19] = [*_PLACES[16], 17, 18]
+
+
+def _plain_seconds(cells: np.ndarray, width: int) -> np.ndarray | None:
+    """Seconds since 1970 of rows of bytes `YYYY-MM-DD[ HH:MM[:SS]]`, or None if any is not a real time."""
+    if (cells[:, _MARKS[width]] != np.frombuffer(_MARK_BYTES[width], np.uint8)).any():
+        return None
+    digits = cells[:, _PLACES[width]] - np.uint8(48)  # wraps below "0": any other byte is above 9
+    if digits.max() > 9:
+        return None
+    d = digits.astype(np.int32)
+
+    def pair(k: int) -> np.ndarray:
+        return d[:, k] * 10 + d[:, k + 1]
+
+    year, month, day = pair(0) * 100 + pair(2), pair(4), pair(6)
+    if year.min() < _FIRST_YEAR or year.max() > _LAST_YEAR or month.min() < 1 or month.max() > 12 or day.min() < 1:
+        return None  # beyond nanosecond times, or no such month or day
+    firsts, lengths = _MONTHS
+    index = (year - _FIRST_YEAR) * 12 + month - 1
+    if (day > lengths[index]).any():
+        return None  # 2026-02-30, 2026-04-31: no such day
+    seconds = (firsts[index] + day - 1) * 86_400
+    if width > 10:
+        hour, minute = pair(8), pair(10)
+        second = pair(12) if width == 19 else 0
+        if hour.max() > 23 or minute.max() > 59 or (width == 19 and second.max() > 59):
+            return None
+        seconds += hour * 3600 + minute * 60 + second
+    return seconds
+
+
+def plain_times(column):
+    """A column of Arrow text in the three plain spellings of a time, as nanosecond timestamps; None
+    when any value is spelled otherwise or is not a real time (the tolerant parser then reads the file).
+
+    Arrow's own CSV time parsing with formats costs about twice reading the text, and it rolls an
+    impossible day into the next month (`2026-02-30` became 2026-03-02, silently). Here the values of
+    a chunk, when all of one length, lie end to end in its data and are viewed as rows of bytes: their
+    digits are read at fixed places with numpy, and the day is checked against the month's length."""
+    import pyarrow as pa
+
+    nanos = np.zeros(len(column), np.int64)
+    valid = np.ones(len(column), bool)
+    at = 0
+    for chunk in column.chunks:
+        n = len(chunk)
+        if n > chunk.null_count:
+            seconds, filled = _plain_chunk(chunk)
+            if seconds is None:
+                return None
+            if filled is None:
+                nanos[at : at + n] = seconds
+            else:
+                nanos[at : at + n][filled] = seconds
+                valid[at : at + n] = filled
+        else:
+            valid[at : at + n] = False
+        at += n
+    nanos *= 1_000_000_000
+    return pa.chunked_array([pa.array(nanos, mask=None if valid.all() else ~valid, type=pa.timestamp("ns"))])
+
+
+def _plain_chunk(chunk) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Seconds of the values of one chunk (and which of its rows hold one, when some are missing)."""
+    import pyarrow as pa
+
+    n = len(chunk)
+    _, offsets, data = chunk.buffers()
+    wide = pa.types.is_large_string(chunk.type)
+    offsets = np.frombuffer(offsets, dtype=np.int64 if wide else np.int32)[chunk.offset : chunk.offset + n + 1]
+    valid = chunk.is_valid().to_numpy(zero_copy_only=False) if chunk.null_count else None
+    sizes = np.diff(offsets)
+    filled = sizes if valid is None else sizes[valid]
+    width = int(filled[0])
+    if width not in _SHAPES or filled.min() != width or filled.max() != width:
+        return None, None  # mixed lengths: unusual enough for the tolerant parser
+    if valid is not None and sizes[~valid].any():
+        return None, None  # a missing value holding bytes: the values do not lie end to end
+    cells = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]].reshape(-1, width)
+    return _plain_seconds(cells, width), valid

@@ -296,3 +296,52 @@ def test_an_excel_error_value_in_a_clean_csv_is_named(tmp_path, value):
         load_dataset(path, "orders")
     path.write_text("订单编号,渠道,下单时间,客户编号\nA1,天猫,2026-10-05 10:00,C#1\n", encoding="utf-8")
     assert list(load_dataset(path, "orders")["customer_id"]) == ["C#1"]  # a `#` inside a value is a value
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "2026-02-30 10:05",
+        "2026-02-29",
+        "2026-04-31 00:00:00",
+        "2026/2/30 10:05",
+        "2026-10-05 10:05:60",
+        "2026/10/5 25:00",
+    ],
+)
+def test_an_impossible_time_is_named_not_rolled_into_the_next_month(tmp_path, spelling):
+    """February 30th used to become March 2nd without a word (Arrow's strptime rolls the day over), and
+    `2026/10/5 25:00` the 6th at 01:00 (pandas adds the hours): each is a bad cell, in the plain spelling
+    (a clean file) and the others (the tolerant path) alike."""
+    path = csv(
+        tmp_path / "orders.csv",
+        f"订单编号,渠道,下单时间,付款时间\nA1,天猫,2026-10-05 10:05,2026-10-05 10:06\n"
+        f"A2,天猫,2026-10-05 10:05,{spelling}\n",
+    )
+    with pytest.raises(DataError) as caught:
+        load_dataset(path, "orders")
+    assert caught.value.row == 3 and "付款时间 (paid_at)" in caught.value.column
+    assert spelling in str(caught.value)
+
+
+def test_plain_times_read_what_pandas_reads():
+    """The CSV fast path for `YYYY-MM-DD[ HH:MM[:SS]]` against pandas, over the whole range of
+    nanosecond times, with missing values and chunks as Arrow's CSV reader makes them."""
+    import numpy as np
+    import pyarrow as pa
+
+    from opskit.parsing import plain_times
+
+    rng = np.random.default_rng(7)
+    low, high = pd.Timestamp("1678-01-01").value // 10**9, pd.Timestamp("2261-12-31 23:59:59").value // 10**9
+    times = pd.Series(pd.to_datetime(rng.integers(low, high, 30_000), unit="s"))
+    for fmt, cut in (("%Y-%m-%d %H:%M:%S", "s"), ("%Y-%m-%d %H:%M", "min"), ("%Y-%m-%d", "D")):
+        text = times.dt.strftime(fmt).where(rng.random(len(times)) > 0.1)
+        column = pa.chunked_array(
+            [pa.array(p, pa.string(), from_pandas=True) for p in np.array_split(text.to_numpy(object), 7)]
+        )
+        parsed = plain_times(column)
+        expected = times.dt.floor(cut).where(text.notna()).astype("datetime64[ns]")
+        assert parsed is not None
+        pd.testing.assert_series_equal(pd.Series(parsed.to_pandas()), expected, check_names=False)
+    assert plain_times(pa.chunked_array([pa.array(["2026-10-05", "2026-10-05 10:05"])])) is None  # mixed: tolerant
