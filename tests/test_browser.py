@@ -36,6 +36,19 @@ if not Path(CHROMIUM).exists() and os.environ.get("CI") != "true":
     pytestmark = [pytestmark, pytest.mark.skip(reason="Debian's chromium is not installed (apt-get install chromium)")]
 
 
+SPINNER_WATCH = """
+window.__spinner = {animation: null, turns: 0, seen_ms: 0};
+new MutationObserver((changes) => {
+  const spinner = document.querySelector('#loading .spinner');
+  if (!spinner) return;
+  const w = window.__spinner;
+  if (w.animation === null) { w.animation = getComputedStyle(spinner).animationName; w.first = Date.now(); }
+  w.seen_ms = Date.now() - w.first;
+  if (changes.some((c) => c.target === spinner && c.attributeName === 'style')) w.turns += 1;
+}).observe(document, {subtree: true, childList: true, attributes: true});
+"""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -171,8 +184,15 @@ def test_month_picker_and_filter_change_the_findings_table(page, tmp_path):
 @pytest.mark.parametrize("name", sorted(REVIEWS))
 def test_every_dashboard_renders_its_findings(server, browser, name):
     page = browser.new_page(viewport={"width": 1300, "height": 1600})
+    page.add_init_script(SPINNER_WATCH)
     page.goto(f"{server}/voila/render/{name}.ipynb", wait_until="commit", timeout=60_000)
     rendered(page, ".opskit-error")  # the latest month is the broken one
+    # the waiting spinner is turned by a script twice a second, not animated by CSS at 60 frames a second
+    # (which cost a waiting viewer's browser 0.08 s of processor time a second), and it stops with the page
+    watched = page.evaluate("window.__spinner")
+    assert watched["animation"] == "none", watched
+    if watched["seen_ms"] >= 1500:
+        assert watched["turns"] >= 1, watched
     page.locator(".opskit-month select").select_option("2026-10")
     page.wait_for_selector(".opskit-count", timeout=60_000)
     assert page.locator("img").count() >= 1  # the charts
