@@ -119,6 +119,7 @@ def start_server(data_root: Path, log: Path) -> tuple[subprocess.Popen, int, flo
             stdout=sink,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env={**os.environ, "OPSKIT_SERVE_LOG": "INFO"},  # each kernel's start, connection and release
         )
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
@@ -142,7 +143,10 @@ def wait_idle(pid: int, idle_rss: int, timeout: float = 240) -> float | None:
 def shown(page) -> str:
     """What a page that failed shows (its spinner's "Executing N of M", an error box), briefly."""
     try:
-        return " ".join(page.inner_text("body", timeout=5_000).split())[:160]
+        spinner = page.locator("#loading")
+        waiting = " ".join(spinner.inner_text(timeout=2_000).split()) if spinner.count() else "no spinner"
+        cells = page.locator(".jp-Cell").count()
+        return f"{waiting}; {cells} cells; " + " ".join(page.inner_text("body", timeout=5_000).split())[:120]
     except Exception as exc:  # noqa: BLE001 - the page may be gone
         return f"unreadable ({type(exc).__name__})"
 
@@ -239,7 +243,7 @@ def run(rounds: list[int]) -> dict:
         for pid in descendants(proc.pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-    return {"ready_s": ready_s, "rounds": results, "sigterm_clean": clean}
+    return {"ready_s": ready_s, "rounds": results, "sigterm_clean": clean, "log": folder / "serve.log"}
 
 
 def report(figures: dict) -> str:
@@ -261,6 +265,7 @@ def report(figures: dict) -> str:
         )
         for failure in r["failures"]:
             lines.append(f"           failed: {failure}")
+            lines.append(f"           server log (each kernel's start, connection and release): {figures['log']}")
     big = max(figures["rounds"], key=lambda r: r["viewers"])
     met = (
         big["rendered"] == big["viewers"]
