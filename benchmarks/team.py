@@ -17,6 +17,7 @@ left running or listening. The load average is printed with the figures: the mac
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import os
 import re
@@ -151,6 +152,24 @@ def shown(page) -> str:
         return f"unreadable ({type(exc).__name__})"
 
 
+MSG_TYPE = re.compile(rb'"msg_type":\s*"([a-z_]+)"')
+
+
+def watch_kernel_socket(ws, traffic: dict) -> None:
+    """Count the messages of a page's kernel websocket by type (the header's, the first `msg_type` of a
+    frame): for a page whose widgets never appear, whether the widget state was asked for and came."""
+    if "/api/kernels/" not in ws.url:
+        return
+
+    def count(direction: str, payload) -> None:
+        data = payload.encode() if isinstance(payload, str) else payload
+        found = MSG_TYPE.search(data)
+        traffic[direction][found.group(1).decode() if found else "?"] += 1
+
+    ws.on("framesent", lambda payload: count("sent", payload))
+    ws.on("framereceived", lambda payload: count("received", payload))
+
+
 def one_round(browser, url: str, pid: int, viewers: int) -> dict:
     idle_rss = tree_rss(pid)
     server_cpu, kernel_cpu = cpu_seconds(pid, False), cpu_seconds(pid) - cpu_seconds(pid, False)
@@ -166,12 +185,14 @@ def one_round(browser, url: str, pid: int, viewers: int) -> dict:
         errors: list[str] = []  # the browser's errors, reported with a page that fails
         page.on("console", lambda m, errors=errors: m.type == "error" and errors.append(m.text[:200]))
         page.on("pageerror", lambda e, errors=errors: errors.append(str(e)[:200]))
+        traffic: dict[str, collections.Counter] = {"sent": collections.Counter(), "received": collections.Counter()}
+        page.on("websocket", lambda ws, traffic=traffic: watch_kernel_socket(ws, traffic))
         name = REVIEWS[i % len(REVIEWS)]
         clicked = time.time() * 1000
         page.goto(f"{url}/voila/render/{name}.ipynb", wait_until="commit", timeout=120_000)
-        pages.append((page, name, clicked, errors))
+        pages.append((page, name, clicked, errors, traffic))
     times, failures = [], []
-    for page, name, clicked, errors in pages:
+    for page, name, clicked, errors, traffic in pages:
         try:
             page.wait_for_selector(".opskit-count", timeout=120_000)
             content = page.content()
@@ -181,7 +202,10 @@ def one_round(browser, url: str, pid: int, viewers: int) -> dict:
             times.append((page.evaluate("window.__opskitShown") - clicked) / 1000)
         except Exception as exc:  # noqa: BLE001 - a failed page is a figure of the benchmark
             said = "; ".join(errors[-3:]) or "none"
-            failures.append(f"{name}: {type(exc).__name__}; it showed {shown(page)!r}; browser errors: {said}")
+            failures.append(
+                f"{name}: {type(exc).__name__}; it showed {shown(page)!r}; browser errors: {said}; "
+                f"kernel websocket sent {dict(traffic['sent'])}, received {dict(traffic['received'])}"
+            )
     browser_after = browser_cpu(pid)
     for context in contexts:
         context.close()
