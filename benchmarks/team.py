@@ -147,7 +147,12 @@ def shown(page) -> str:
         spinner = page.locator("#loading")
         waiting = " ".join(spinner.inner_text(timeout=2_000).split()) if spinner.count() else "no spinner"
         cells = page.locator(".jp-Cell").count()
-        return f"{waiting}; {cells} cells; " + " ".join(page.inner_text("body", timeout=5_000).split())[:120]
+        views = page.locator("script[type='application/vnd.jupyter.widget-view+json']").count()
+        drawn = page.locator(".jupyter-widgets").count()
+        return (
+            f"{waiting}; {cells} cells, {views} widget views in the outputs, {drawn} widget elements drawn; "
+            + " ".join(page.inner_text("body", timeout=5_000).split())[:120]
+        )
     except Exception as exc:  # noqa: BLE001 - the page may be gone
         return f"unreadable ({type(exc).__name__})"
 
