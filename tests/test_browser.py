@@ -3,8 +3,10 @@
 Under CI (CI=true) this must run; elsewhere it skips, saying why, when Debian's chromium is absent.
 """
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -70,6 +72,10 @@ def kernel_log(page) -> str:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
+    yield from serve(tmp_path_factory)
+
+
+def serve(tmp_path_factory, **env):
     root = tmp_path_factory.mktemp("data")
     shutil.copytree(SAMPLES / "2026-10", root / "2026-10")
     (root / "2026-11").mkdir()
@@ -83,7 +89,8 @@ def server(tmp_path_factory):
         stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "OPSKIT_SERVE_LOG": "INFO"},  # each kernel's start, connection and release
+        env={**os.environ, "OPSKIT_SERVE_LOG": "INFO", **env},  # each kernel's start, connection and release
+        start_new_session=True,  # its own process group: stopped with every kernel below it
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 180
@@ -92,10 +99,16 @@ def server(tmp_path_factory):
     if READY not in (root / "serve.log").read_text():
         proc.kill()
         pytest.fail("opskit serve was not ready within 180 s:\n" + (root / "serve.log").read_text())
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            log.close()
 
 
 @pytest.fixture(scope="module")
@@ -312,3 +325,25 @@ def test_five_viewers_at_once_all_render_without_error(server, browser):
     finally:
         for context in contexts:
             context.close()
+
+
+@pytest.fixture(scope="module")
+def impatient_server(tmp_path_factory):
+    """A server whose pages wait 2 s (not 45) for their widgets before reloading themselves."""
+    yield from serve(tmp_path_factory, OPSKIT_WIDGET_WAIT="2")
+
+
+def test_a_page_whose_widgets_never_draw_reloads_once_then_says_so(impatient_server, browser):
+    """The widget code is kept from the page, as when Voila's page has the widgets' state and never draws
+    them: the page reloads itself once, then tells the manager in words instead of showing nothing."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.route("**/jupyterlab-manager/**", lambda route: route.abort())
+    loads = []
+    page.on("framenavigated", lambda frame: frame == page.main_frame and loads.append(frame.url))
+    page.goto(f"{impatient_server}/voila/render/order_sla_audit.ipynb?month=2026-10", wait_until="commit")
+    note = page.wait_for_selector(".opskit-stuck", timeout=180_000)
+    assert note.inner_text().startswith("页面的筛选和表格未能显示。请刷新页面")
+    assert len(loads) == 2, loads  # the first load and one reload: never a loop
+    assert page.evaluate("Object.keys(sessionStorage).filter(k => k.startsWith('opskit-redraw'))") == []
+    context.close()

@@ -329,7 +329,7 @@ def prelaunch(data_root: Path, reviews: dict[str, str]):
         month = month if MONTH.match(month) and month in months else None
         name = Path(handler.request.path).name.removesuffix(".ipynb")
         notebook.metadata["title"] = f"{t(name, lang)} · {t('site_title', lang)}"
-        notebook.metadata["opskit"] = {"lang": lang, "month": month or "", "review": name}
+        notebook.metadata["opskit"] = {"lang": lang, "month": month or "", "review": name, "widget_wait": widget_wait()}
         for cell in notebook.cells:
             if "parameters" in cell.get("metadata", {}).get("tags", []):
                 cell.source += f"\nlang = {lang!r}\nmonth = {month!r}\n"
@@ -435,6 +435,17 @@ class DashboardServer(Voila):
         import shutil
 
         shutil.rmtree(self.connection_dir, ignore_errors=True)
+
+
+WIDGET_WAIT_ENV = "OPSKIT_WIDGET_WAIT"
+
+
+def widget_wait() -> int:
+    """Seconds a page whose notebook has run may go without drawing its widgets before it reloads itself
+    once (`OPSKIT_WIDGET_WAIT`, default 45; 0: never). Now and then Voila's page receives the widgets'
+    state and never draws them (voila-dashboards/voila#920); a reload draws them, as a manager would."""
+    value = os.environ.get(WIDGET_WAIT_ENV, "")
+    return int(value) if value.isdigit() else 45
 
 
 LOG_ENV = "OPSKIT_SERVE_LOG"
