@@ -460,10 +460,10 @@ def _read_csv_arrow(path, enc, delimiter, header, idx, ds: Dataset, lookup, keep
     for name in [n for n in times if n in table.column_names]:
         # plain spellings straight to pandas' nanoseconds; anything else (another spelling, an impossible
         # day, a year past 2262) sends the file to the tolerant path, which names the cell
-        times = parsing.plain_times(table.column(name))
-        if times is None:
+        parsed = parsing.plain_times(table.column(name))
+        if parsed is None:
             return None
-        table = table.set_column(table.column_names.index(name), name, times)
+        table = table.set_column(table.column_names.index(name), name, parsed)
     return table
 
 
@@ -513,8 +513,6 @@ MAX_SLICES = 64
 
 def runs(positions) -> tuple:
     """Sorted distinct positions as runs of consecutive ones: (starts, stops), stops exclusive."""
-    import numpy as np
-
     breaks = np.flatnonzero(np.diff(positions) != 1) + 1
     starts = positions[np.r_[0, breaks]]
     stops = positions[np.r_[breaks - 1, len(positions) - 1]] + 1
@@ -561,7 +559,7 @@ def _month_first(table, lookup: dict[str, str], plan: MonthFirst | None, kept: d
         or when.type.tz is not None
     ):
         return None
-    if pc.any(pc.or_kleene(pc.equal(pc.binary_length(key), 0), pc.utf8_is_space(key))).as_py():
+    if pc.any(parsing.arrow_blank(key)).as_py():
         return None  # a blank key: the ordinary path names its row
     later = repeated_arrow(key, trim=True)
     if later is None:  # ids that are not short ASCII text: pandas compares them
@@ -929,7 +927,7 @@ _TOTALS_PATTERN = "|".join(re.escape(label) for label in TOTALS_LABELS)
 def _may_hold_totals(values: pd.Series) -> bool:
     """False when no cell of an Arrow text column contains a totals word anywhere (one substring scan,
     no stripped or case-folded copy of the column); the exact test then runs only where it may hold."""
-    arrow = getattr(values.array, "_pa_array", None)
+    arrow = parsing.arrow_text(values)
     if arrow is None:
         return True
     import pyarrow.compute as pc
