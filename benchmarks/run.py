@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from . import byte_compile
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("OPSKIT_BENCH_DATA", ROOT / "benchmarks" / ".data"))
 MONTH = "2026-10"
@@ -382,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only-team", action="store_true", help="measure 1, 5 and 10 concurrent viewers alone")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
+    byte_compile()
     if args.only_team:
         from . import team
 

@@ -424,6 +424,12 @@ def _record_lines(path: Path, enc: str, delimiter: str, idx: int, index: pd.Inde
     return pd.Series(starts[: len(index)], index=index)
 
 
+# Arrow parses a CSV in blocks, one chunk of every column per block. Its default (1 MB) makes a
+# 240 MB export 230 chunks, and each later pass over a chunk (times read at fixed places, keys
+# numbered) pays Python's overhead per chunk: at 4 MB those passes take 0.13 s instead of 0.19 s for
+# a million orders, while the read itself still spreads its blocks over both cores.
+BLOCK_BYTES = 4 << 20
+
 _ARROW_KINDS = {"timestamp": "timestamp", "date": "timestamp", "money": "float64", "int": "float64"}
 
 
@@ -445,7 +451,9 @@ def _read_csv_arrow(path, enc, delimiter, header, idx, ds: Dataset, lookup, keep
     try:
         table = pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(column_names=header, skip_rows=idx + 1, encoding="utf8"),
+            read_options=pacsv.ReadOptions(
+                column_names=header, skip_rows=idx + 1, encoding="utf8", block_size=BLOCK_BYTES
+            ),
             parse_options=pacsv.ParseOptions(delimiter=delimiter),
             convert_options=pacsv.ConvertOptions(
                 column_types=types,
@@ -1043,14 +1051,20 @@ def _drop_blank_rows(body, rows, ds: Dataset, file: str, label: dict, notices: l
 def _drop_repeated_headers(body, rows, ds: Dataset, file: str, mapping: dict, notices: list[str]):
     """Exports pasted page by page repeat their header row; such rows are dropped with a notice."""
     header_of = {c: h for h, c in mapping.items()}
-    required = [c.name for c in ds.required]
-    repeats = pd.concat(
-        [body[c].astype("str").str.strip() == header_of[c] for c in required if body[c].dtype.kind not in "biufcmM"],
-        axis=1,
-    )
-    if repeats.empty:
+    texts = [c.name for c in ds.required if body[c.name].dtype.kind not in "biufcmM"]
+    if not texts:
         return body, rows
-    repeated = repeats.all(axis=1).fillna(False).astype(bool)
+    # A cell that is its header once stripped holds the header: that substring search needs no stripped
+    # copy of a million cells, and only the few rows holding every header are compared exactly.
+    maybe = np.ones(len(body), dtype=bool)
+    for c in texts:
+        maybe &= body[c].astype("str").str.contains(header_of[c], regex=False).fillna(False).to_numpy(bool)
+        if not maybe.any():
+            return body, rows
+    at = np.flatnonzero(maybe)
+    exact = np.all([body[c].iloc[at].astype("str").str.strip().eq(header_of[c]).fillna(False) for c in texts], axis=0)
+    repeated = pd.Series(False, index=body.index)
+    repeated.iloc[at[exact]] = True
     if not repeated.any():
         return body, rows
     shown = ", ".join(str(r) for r in rows[repeated].head(10))

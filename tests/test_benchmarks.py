@@ -1,9 +1,11 @@
 """The benchmark runs end to end at a small size, so it cannot rot (its timings are never asserted)."""
 
+import importlib.util
 import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from helpers import ROOT
@@ -46,6 +48,11 @@ def test_benchmark_smoke_at_10k(tmp_path):
         assert all(f["items"] > 0 for f in families.values())
     assert result["xlsx_opskit_rows"] == 500  # every data row below the title block; the totals row set aside
     assert result["xlsx_openpyxl_rows"] == 504  # title, blank row, header, 500 rows, totals row
+    # opskit was measured from bytecode, as installed, even where PYTHONDONTWRITEBYTECODE is set
+    for module in ("loader", "runner", "reviews/orders/rules"):
+        source = ROOT / "opskit" / f"{module}.py"
+        compiled = Path(importlib.util.cache_from_source(str(source)))
+        assert compiled.exists() and compiled.stat().st_mtime >= source.stat().st_mtime, module
 
 
 def test_benchmark_stops_when_the_engines_disagree():

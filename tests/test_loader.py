@@ -345,3 +345,21 @@ def test_plain_times_read_what_pandas_reads():
         assert parsed is not None
         pd.testing.assert_series_equal(pd.Series(parsed.to_pandas()), expected, check_names=False)
     assert plain_times(pa.chunked_array([pa.array(["2026-10-05", "2026-10-05 10:05"])])) is None  # mixed: tolerant
+
+
+def test_a_repeated_header_row_is_dropped_however_it_is_padded_and_only_when_whole(tmp_path):
+    """A pasted page's header row is dropped when every required text cell is its header once
+    stripped; a row where only some cells are, or a cell merely contains its header, is data."""
+    path = csv(
+        tmp_path / "orders.csv",
+        ORDERS_ZH
+        + "A1,天猫,2026-10-05 10:00,2026-10-05 10:05,100,\n"
+        + '" 订单编号\u3000",  渠道 ,下单时间,付款时间,订单金额,特殊情况\n'
+        + "订单编号,天猫,2026-10-05 11:00,2026-10-05 11:05,50,\n"
+        + "旧订单编号,微店,2026-10-06 11:00,2026-10-06 11:01,50,\n",
+    )
+    notices = []
+    orders = load_dataset(path, "orders", notices=notices)
+    assert list(orders["order_id"]) == ["A1", "订单编号", "旧订单编号"]
+    assert list(orders["_row"]) == [2, 4, 5]
+    assert [str(n) for n in notices] == ["orders.csv: header row repeated at rows 3; those rows were dropped"]
