@@ -100,3 +100,53 @@ def test_rule_memory_profile_names_every_load_and_rule_of_a_family():
     assert ["load", "cs_messages"] in steps and ["load", "orders"] in steps
     assert [s[0] for s in steps if s[0].startswith("CS-")] == [f"CS-00{i}" for i in range(1, 8)]
     assert all(" peak " in line and " after " in line for line in out.splitlines())
+
+
+def test_a_missed_ratio_is_printed_with_its_profile(tmp_path):
+    """The step profile runs the real command (same findings as `opskit check`), its steps add up
+    to the process's own time, and the report prints them with the pandas floor and what would close it."""
+    from benchmarks.run import REFERENCE_RULES, profile, profile_lines
+
+    month = ROOT / "data_samples" / "2026-10"
+    found = profile(month)
+    steps = found["steps"]
+    assert list(steps) == [
+        "interpreter start and exit",
+        "import pandas",
+        "import opskit",
+        "read + month cut",
+        "check cells",
+        "rest of the load",
+        "rules + messages",
+        "findings written",
+        "between steps",
+    ]
+    assert 0 <= steps["between steps"] < 0.05
+    assert all(s >= 0 for s in steps.values()) and steps["read + month cut"] > 0 and steps["rules + messages"] > 0
+    assert sum(steps.values()) == pytest.approx(found["wall_s"], rel=1e-6)
+    assert 0 < found["pandas_import_process_s"] < found["wall_s"]
+
+    out = tmp_path / "f.csv"
+    subprocess.run(
+        [sys.executable, "-m", "benchmarks.phases", str(month), "2026-10", REFERENCE_RULES, str(out)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    plain = tmp_path / "plain.csv"
+    subprocess.run(
+        [sys.executable, "-m", "opskit.cli", "check", str(month), "--month", "2026-10", "--rules", REFERENCE_RULES]
+        + ["--format", "csv", "--output", str(plain)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    assert out.read_bytes() == plain.read_bytes()
+
+    ref = {"duckdb_s": 0.48, "profile": {**found, "pandas_import_process_s": 0.35}}
+    lines = profile_lines(ref, "parquet", 1.25)
+    assert "where the time goes" in lines[0] and "import pandas" in lines[0]
+    assert (
+        "only imports pandas takes 0.35 s, 0.73× DuckDB's whole process; the target allows 0.60 s, 0.25 s" in lines[1]
+    )
+    assert lines[2].strip().startswith("what would close it: a check that never imports pandas")
