@@ -313,7 +313,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, leave_at_once: bool = False) -> int:
+    """Run one command; its exit status. With `leave_at_once` (the `opskit` program itself), a
+    command of `LEAVE_AT_ONCE` ends the process as soon as its output is out (see `_leave`)."""
     args = _parser().parse_args(argv)
     from .errors import OpskitError
 
@@ -328,16 +330,50 @@ def main(argv: list[str] | None = None) -> int:
             "history": cmd_history,
             "followup": cmd_followup,
         }
-        return commands[args.command](args)
+        code = commands[args.command](args)
     except OpskitError as exc:
         from .report.files import terminal_safe
 
         print(f"opskit {args.command}: {terminal_safe(str(exc))}", file=sys.stderr)
-        return 2
+        code = 2
     except KeyboardInterrupt:
         print(f"opskit {args.command}: interrupted", file=sys.stderr)
-        return 130
+        code = 130
+    if leave_at_once and args.command in LEAVE_AT_ONCE:
+        _leave(code)
+    return code
+
+
+LEAVE_AT_ONCE = {"check"}  # commands that start no thread, process or server of their own
+
+
+def _leave(code: int) -> None:
+    """End the process now, without taking the interpreter apart object by object.
+
+    A check of a big month ends holding gigabytes of arrays and millions of Python objects. The
+    ordinary exit frees them one by one after the findings are already written: 0.75 s of a
+    10M-order check (0.08 s at 1M), which the user waits for and the system does in one step when
+    the process ends. Nothing else is left to do by then: the output file was written and closed;
+    logging and the standard streams are flushed here. If any other thread is still running, the
+    ordinary exit (which waits for it) is kept."""
+    import contextlib
+    import logging
+    import os
+    import threading
+
+    if threading.active_count() > 1:
+        return
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a reader that went away (`| head`), a closed stream
+            stream.flush()
+    os._exit(code)
+
+
+def entry() -> int:
+    """The `opskit` program (and `python -m opskit.cli`)."""
+    return main(leave_at_once=True)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())

@@ -1,6 +1,7 @@
 """`opskit check` as other programs call it: formats, summary, rule selection, exit codes."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -105,3 +106,35 @@ def test_help_lists_the_commands():
     assert out.returncode == 0
     for command in ("check", "run", "serve", "samples"):
         assert command in out.stdout
+
+
+def test_a_check_process_ends_at_once_with_all_its_output_and_status(tmp_path, capsys):
+    """`opskit check` ends its process without taking the interpreter apart: everything it printed
+    (findings on stdout, notices on stderr) still arrives whole, and its exit status is kept."""
+    args = ["check", str(SAMPLES), "--month", "2026-10", "--rules", "ORD-003", "--format", "csv"]
+    in_process = main(args)
+    expected = capsys.readouterr()
+    assert in_process == 0 and expected.out.startswith("rule_id,") and len(expected.out.splitlines()) > 2
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # as in a user's shell
+    out = subprocess.run([sys.executable, "-m", "opskit.cli", *args], capture_output=True, text=True, env=buffered)
+    assert out.returncode == 0
+    assert out.stdout == expected.out and out.stderr == expected.err  # a short output still in its buffer at the end
+    bad = run("check", str(tmp_path / "nowhere"))
+    assert bad.returncode == 2 and "no such data folder" in bad.stderr
+
+
+def test_a_check_waits_for_a_thread_still_running(tmp_path):
+    """The quick ending is skipped while another thread runs: the ordinary exit waits for it."""
+    marker = tmp_path / "thread-finished"
+    script = (
+        "import pathlib, sys, threading, time\n"
+        "from opskit.cli import main\n"
+        f"t = threading.Thread(target=lambda: (time.sleep(1), pathlib.Path({str(marker)!r}).write_text('done')))\n"
+        "t.start()\n"
+        f"code = main(['check', {str(SAMPLES)!r}, '--month', '2026-10', '--rules', 'ORD-003'], leave_at_once=True)\n"
+        "print('returned', code)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "returned 0" in out.stdout
+    assert marker.read_text() == "done"
