@@ -70,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     seconds["in process"] = time.perf_counter() - started
     seconds["between steps"] = seconds["in process"] - sum(seconds[step] for step in STEPS)
     print(json.dumps(seconds))
+    cli._leave(code)  # the process ends as the command's own does
     return code
 
 
