@@ -64,6 +64,7 @@ class NotebookRun:
     seconds: float
     error: str = ""
     full_disk_at: str = ""  # the file that could not be written for lack of space
+    restarts: int = 0  # kernels that died while starting, before any cell ran (started again)
 
 
 def notebooks_dir() -> Path:
@@ -78,8 +79,21 @@ def _quiet_worker() -> None:
     os.close(devnull)
 
 
+START_ATTEMPTS = 3
+
+
+def _died_starting(exc: Exception) -> bool:
+    """jupyter_client's words for a kernel that exited before it answered its first request."""
+    return isinstance(exc, RuntimeError) and "died before replying to kernel_info" in str(exc)
+
+
 def _execute(name: str, staging: str, parameters: dict, timeout: int, mask: bool = True) -> NotebookRun:
-    """Run one notebook with papermill (in a worker process) and export its HTML without code."""
+    """Run one notebook with papermill (in a worker process) and export its HTML without code.
+
+    A kernel that dies while starting is started again (up to `START_ATTEMPTS` in all). Kernels
+    started at the same moment by the batch's workers pick their ports by binding and releasing
+    them, so two can pick the same port and the second dies on its bind (papermill#511,
+    jupyter_client#154): nothing of the notebook has run then, and a second start picks new ports."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
@@ -87,17 +101,25 @@ def _execute(name: str, staging: str, parameters: dict, timeout: int, mask: bool
     _quiet_worker()
     source = notebooks_dir() / f"{name}.ipynb"
     target = Path(staging) / f"{name}.ipynb"
+    restarts = 0
     try:
-        pm.execute_notebook(
-            str(source),
-            str(target),
-            parameters=parameters,
-            cwd=str(source.parent),
-            progress_bar=False,
-            execution_timeout=timeout,
-            kernel_name="python3",
-            log_output=False,
-        )
+        while True:
+            try:
+                pm.execute_notebook(
+                    str(source),
+                    str(target),
+                    parameters=parameters,
+                    cwd=str(source.parent),
+                    progress_bar=False,
+                    execution_timeout=timeout,
+                    kernel_name="python3",
+                    log_output=False,
+                )
+                break
+            except RuntimeError as exc:
+                if not _died_starting(exc) or restarts + 1 >= START_ATTEMPTS:
+                    raise
+                restarts += 1
     except PapermillExecutionError as exc:
         _for_managers(target, parameters, source.parent, mask)
         first = (exc.source or "").strip().splitlines()
@@ -106,12 +128,12 @@ def _execute(name: str, staging: str, parameters: dict, timeout: int, mask: bool
             re.search(rf"\[Errno {errno.ENOSPC}\][^']*'([^']+)'", str(exc.evalue)) if exc.ename == "OSError" else None
         )
         error = f"{where}: {exc.ename}: {exc.evalue}"
-        return NotebookRun(name, False, time.perf_counter() - started, error, full.group(1) if full else "")
+        return NotebookRun(name, False, time.perf_counter() - started, error, full.group(1) if full else "", restarts)
     except Exception as exc:  # a dead kernel, a timeout, a missing notebook: say which and why
         if is_disk_full(exc):
             where = str(getattr(exc, "filename", None) or target)
             return NotebookRun(name, False, time.perf_counter() - started, f"no space left writing {where}", where)
-        return NotebookRun(name, False, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
+        return NotebookRun(name, False, time.perf_counter() - started, f"{type(exc).__name__}: {exc}", "", restarts)
     try:
         _for_managers(target, parameters, source.parent, mask)
         export_html(target, Path(staging) / f"{name}.html", parameters.get("lang") or "zh")
@@ -120,7 +142,7 @@ def _execute(name: str, staging: str, parameters: dict, timeout: int, mask: bool
             raise
         where = str(exc.filename)
         return NotebookRun(name, False, time.perf_counter() - started, f"no space left writing {where}", where)
-    return NotebookRun(name, True, time.perf_counter() - started)
+    return NotebookRun(name, True, time.perf_counter() - started, restarts=restarts)
 
 
 def _for_managers(target: Path, parameters: dict, notebooks: Path, mask: bool) -> None:
@@ -441,7 +463,8 @@ def _run_locked(
                 run = future.result()
                 runs.append(run)
                 state = "ok" if run.ok else f"FAILED: {run.error}"
-                print(f"[{i}/{len(names)}] {run.name}: {state} ({run.seconds:.1f} s)", flush=True)
+                again = f", kernel died starting: started {run.restarts + 1} times" if run.restarts else ""
+                print(f"[{i}/{len(names)}] {run.name}: {state} ({run.seconds:.1f} s{again})", flush=True)
         full = next((r for r in runs if r.full_disk_at), None)
         if full is not None:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), full.full_disk_at)

@@ -1,6 +1,7 @@
 """Faults in the monthly batch: the other notebooks' outputs are complete, nothing half-written
 remains, the exit code is non-zero and the message says what failed where."""
 
+import json
 import os
 import shutil
 import signal
@@ -141,3 +142,53 @@ def test_an_interrupted_run_leaves_the_previous_reports_untouched(tmp_path):
     assert "interrupted" in err and "Traceback" not in err
     assert (previous / "findings.csv").read_text() == "the previous complete run\n"
     assert report_entries(out) == ["2026-10"]
+
+
+def dying_kernels(tmp_path, monkeypatch, deaths: int) -> None:
+    """A `python3` kernel whose first `deaths` starts exit before answering, as a kernel that lost
+    the race for its port does; later starts are the real kernel."""
+    spec = tmp_path / "jupyter" / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    slots = tmp_path / "deaths"
+    slots.mkdir()
+    launcher = tmp_path / "dying_kernel.py"
+    launcher.write_text(
+        "import os, sys\n"
+        f"for i in range({deaths}):\n"
+        "    try:\n"
+        f"        os.close(os.open(os.path.join({str(slots)!r}, f'death-{{i}}'), os.O_CREAT | os.O_EXCL))\n"
+        "        sys.exit(1)\n"
+        "    except FileExistsError:\n"
+        "        continue\n"
+        "os.execv(sys.executable, [sys.executable, '-m', 'ipykernel_launcher', '-f', sys.argv[1]])\n"
+    )
+    kernel = {
+        "argv": [sys.executable, str(launcher), "{connection_file}"],
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    (spec / "kernel.json").write_text(json.dumps(kernel))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+
+
+def test_a_kernel_that_dies_while_starting_is_started_again(tmp_path, monkeypatch, capsys):
+    """Kernels started at once can lose the race for a port and die before any cell ran: the
+    notebook's kernel is started again and the run completes, saying so."""
+    dying_kernels(tmp_path, monkeypatch, deaths=1)
+    out = tmp_path / "out"
+    code = run_month(SAMPLES, "2026-10", out, notebooks=["order_sla_audit", "service_stats"])
+    printed = capsys.readouterr()
+    assert code == 0, printed.out + printed.err
+    assert len(list((tmp_path / "deaths").iterdir())) == 1
+    assert printed.out.count("kernel died starting: started 2 times") == 1
+    assert {"order_sla_audit.html", "service_stats.html"} <= {p.name for p in (out / "2026-10").iterdir()}
+
+
+def test_a_kernel_that_never_starts_fails_its_notebook_after_three_starts(tmp_path, monkeypatch, capsys):
+    dying_kernels(tmp_path, monkeypatch, deaths=99)
+    code = run_month(SAMPLES, "2026-10", tmp_path / "out", notebooks=["service_stats"])
+    printed = capsys.readouterr()
+    assert code == 1
+    assert "opskit run: service_stats failed at RuntimeError: Kernel died before replying to kernel_info" in printed.err
+    assert "kernel died starting: started 3 times" in printed.out
+    assert len(list((tmp_path / "deaths").iterdir())) == 3
