@@ -97,6 +97,8 @@ def _execute(name: str, staging: str, parameters: dict, timeout: int, mask: bool
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
+    from .report.kernels import WakefulKernelManager
+
     started = time.perf_counter()
     _quiet_worker()
     source = notebooks_dir() / f"{name}.ipynb"
@@ -114,6 +116,7 @@ def _execute(name: str, staging: str, parameters: dict, timeout: int, mask: bool
                     execution_timeout=timeout,
                     kernel_name="python3",
                     log_output=False,
+                    kernel_manager_class=WakefulKernelManager,  # no reply missed (see `report.kernels`)
                 )
                 break
             except RuntimeError as exc:

@@ -223,6 +223,8 @@ def test_the_review_notebook_that_cannot_load_lists_every_bad_cell(tmp_path):
     import papermill
     from helpers import ROOT
 
+    from opskit.report.kernels import WakefulKernelManager
+
     write(
         tmp_path / "data" / "2026-10",
         orders=[{"order_id": f"O{i}", "channel": "tmall", "created_at": "x"} for i in range(3)],
@@ -238,6 +240,8 @@ def test_the_review_notebook_that_cannot_load_lists_every_bad_cell(tmp_path):
         parameters={"data_root": str(tmp_path / "data"), "interactive": True},
         kernel_name="python3",
         progress_bar=False,
+        kernel_manager_class=WakefulKernelManager,  # as the batch runs notebooks: no reply missed
+        execution_timeout=300,  # a cell that never answers fails the test instead of hanging it
     )
     ran = nbformat.read(tmp_path / "ran.ipynb", as_version=4)
     printed = "".join(o.get("text", "") for o in ran.cells[-1].outputs if o.output_type == "stream")

@@ -23,15 +23,10 @@ import pytest
 from helpers import ROOT, SAMPLES, alive, descendants
 
 from opskit.errors import OpskitError
+from opskit.report.kernels import WakefulChannel, WakefulKernelClient
 from opskit.report.landing import landing_html
 from opskit.report.notebooks import REVIEWS
-from opskit.report.server import (
-    DashboardKernelClient,
-    DashboardKernelManager,
-    WakefulChannel,
-    host_allowed,
-    origin_allowed,
-)
+from opskit.report.server import DashboardKernelManager, host_allowed, origin_allowed
 from opskit.serve import READY, resolve_token
 
 ALLOWED = {"127.0.0.1", "localhost", "::1", "ops.example.cn"}
@@ -120,6 +115,33 @@ def test_a_reply_that_arrives_during_a_send_is_not_missed():
     assert kind == "execute_reply" and waited < 1.0
 
 
+def test_notebooks_run_by_the_batch_use_the_wakeful_client(tmp_path, monkeypatch):
+    """The batch's papermill runs (and `make notebooks`) get kernel clients whose every channel is
+    wakeful: a notebook showing widgets makes nbclient send while it waits for a reply."""
+    import papermill
+
+    from opskit import batch
+    from opskit.report.kernels import WakefulKernelManager
+
+    client = WakefulKernelManager().client()
+    assert isinstance(client, WakefulKernelClient)
+    assert all(
+        issubclass(cls, WakefulChannel)
+        for cls in (client.shell_channel_class, client.iopub_channel_class, client.control_channel_class)
+    )
+    seen = {}
+
+    def record(*args, **kwargs):
+        seen.update(kwargs)
+        raise RuntimeError("recorded")
+
+    monkeypatch.setattr(papermill, "execute_notebook", record)
+    monkeypatch.setattr(batch, "_quiet_worker", lambda: None)  # keep pytest's stderr
+    run = batch._execute("service_stats", str(tmp_path), {"data_root": str(SAMPLES), "output_dir": "."}, 60)
+    assert not run.ok and "recorded" in run.error
+    assert seen["kernel_manager_class"] is WakefulKernelManager
+
+
 def test_dashboard_kernels_are_executed_through_the_wakeful_client(root, monkeypatch):
     monkeypatch.setenv("JUPYTER_PATH", os.environ.get("JUPYTER_PATH", ""))  # build() extends it
     from opskit.batch import notebooks_dir
@@ -141,7 +163,7 @@ def test_dashboard_kernels_are_executed_through_the_wakeful_client(root, monkeyp
     try:
         manager = app.kernel_manager.kernel_manager_factory(parent=app.kernel_manager, log=app.log)
         client = manager.client()
-        assert isinstance(client, DashboardKernelClient)
+        assert isinstance(client, WakefulKernelClient)
         assert all(
             issubclass(cls, WakefulChannel)
             for cls in (client.shell_channel_class, client.iopub_channel_class, client.control_channel_class)

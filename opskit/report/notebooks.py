@@ -70,10 +70,13 @@ def write_all(folder: Path = NOTEBOOK_DIR) -> list[Path]:
     import nbformat
     from nbclient import NotebookClient
 
+    from .kernels import WakefulKernelManager
+
     written = []
     for name in REVIEWS:
         nb = notebook(name)
-        NotebookClient(nb, resources={"metadata": {"path": str(folder)}}, timeout=300).execute()
+        resources = {"metadata": {"path": str(folder)}}
+        NotebookClient(nb, resources=resources, timeout=300, kernel_manager_class=WakefulKernelManager).execute()
         for cell in nb.cells:
             if cell.cell_type == "code":
                 checked = cell.source.startswith("# NBVAL_CHECK_OUTPUT")

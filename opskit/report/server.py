@@ -27,7 +27,7 @@ What it changes in a stock Voila, and why:
   through a plain shadow of the asyncio socket, and a plain send consumes the socket's edge-triggered
   wake-up: a reply that arrives in that instant is not noticed until the wait times out (120 s) — the
   page sat on "Executing 4 of 5" about once in 30 loads. The server's kernel clients
-  (`DashboardKernelClient`) wait in short slices instead, and each new slice looks at the socket afresh.
+  (`kernels.WakefulKernelClient`) wait in short slices instead, and each new slice looks at the socket afresh.
 - **Log.** Warnings and errors only, each with its time; `OPSKIT_SERVE_LOG=INFO` adds every kernel
   started, connected, released and shut down (what to read when a page stays on its spinner).
 - **Words.** The `opskit` template (`share/voila/templates/opskit`) sets `<html lang>`, the page title
@@ -45,19 +45,15 @@ import re
 import signal
 import socket
 import tempfile
-import time
 from pathlib import Path
-from queue import Empty
 from typing import Any
 from urllib.parse import urlencode, urlparse
 
 import tornado.web
-from jupyter_client.asynchronous import AsyncKernelClient
-from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from jupyter_server.utils import url_path_join
 from tornado.httpserver import HTTPServer
-from traitlets import Float, Integer, Type
+from traitlets import Float, Integer
 from voila.app import Voila
 from voila.static_file_handler import TemplateStaticFileHandler
 from voila.tornado.handler import TornadoVoilaHandler
@@ -72,37 +68,6 @@ TEMPLATE = "opskit"
 LANGS = ("zh", "en")
 MONTH = re.compile(r"^\d{4}-\d{2}$")
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
-
-
-class WakefulChannel(AsyncZMQSocketChannel):
-    """A kernel channel whose wait for the next message cannot miss one.
-
-    jupyter_client's `get_msg` awaits one `poll` of the asyncio socket for the whole timeout. Its
-    `Session.send` writes through a plain shadow of that socket, and a plain send lets libzmq consume
-    the socket's edge-triggered readiness: a message that arrives in that instant wakes nobody until
-    the poll times out. Waiting in slices of `wake_every` seconds bounds that delay, since every new
-    poll first asks the socket whether a message is already there.
-    """
-
-    wake_every = 0.25
-
-    async def get_msg(self, timeout: float | None = None) -> dict[str, Any]:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            step = self.wake_every if deadline is None else min(self.wake_every, max(0.0, deadline - time.monotonic()))
-            if await self.socket.poll(int(step * 1000)):
-                return await self._recv()
-            if deadline is not None and time.monotonic() >= deadline:
-                raise Empty
-
-
-class DashboardKernelClient(AsyncKernelClient):
-    """The client Voila executes a page's notebook with: every channel is a `WakefulChannel`."""
-
-    shell_channel_class = Type(WakefulChannel)
-    iopub_channel_class = Type(WakefulChannel)
-    stdin_channel_class = Type(WakefulChannel)
-    control_channel_class = Type(WakefulChannel)
 
 
 class ServerBusy(Exception):
@@ -509,7 +474,7 @@ def build(
         "--DashboardKernelManager.cull_idle_timeout=7200",
         "--DashboardKernelManager.cull_interval=15",
         "--DashboardKernelManager.cull_connected=True",
-        "--ServerKernelManager.client_factory=opskit.report.server.DashboardKernelClient",
+        "--ServerKernelManager.client_factory=opskit.report.kernels.WakefulKernelClient",
         "--VoilaExecutor.startup_timeout=60",
         "--VoilaExecutor.timeout=120",
         f"--Voila.log_level={log_level()}",
