@@ -124,15 +124,18 @@ def test_a_check_process_ends_at_once_with_all_its_output_and_status(tmp_path, c
 
 
 def test_a_check_waits_for_a_thread_still_running(tmp_path):
-    """The quick ending is skipped while another thread runs: the ordinary exit waits for it."""
+    """The quick ending is skipped while another thread runs: the ordinary exit waits for it. The
+    thread waits until `main` has returned, so it is alive however long the check takes."""
     marker = tmp_path / "thread-finished"
     script = (
-        "import pathlib, sys, threading, time\n"
+        "import pathlib, threading\n"
         "from opskit.cli import main\n"
-        f"t = threading.Thread(target=lambda: (time.sleep(1), pathlib.Path({str(marker)!r}).write_text('done')))\n"
+        "returned = threading.Event()\n"
+        f"t = threading.Thread(target=lambda: (returned.wait(), pathlib.Path({str(marker)!r}).write_text('done')))\n"
         "t.start()\n"
         f"code = main(['check', {str(SAMPLES)!r}, '--month', '2026-10', '--rules', 'ORD-003'], leave_at_once=True)\n"
         "print('returned', code)\n"
+        "returned.set()\n"
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr

@@ -76,22 +76,21 @@ def keep(label: str, page, response=None) -> None:
         SEEN[f"{label} · sent"] = without_pictures(response.text())
 
 
-def findings_shown(page, label: str, response):
-    """Wait for the findings table; the response that brought the page shown. A page that shows none is
-    reloaded once, as a manager would, and the reload is reported (see `rendered` in test_browser.py)."""
+def findings_shown(page, label: str) -> None:
+    """Wait for the findings table. A page that shows none is reloaded once, as a manager would, and
+    the reload is reported (see `rendered` in test_browser.py)."""
     try:
         page.wait_for_selector(".opskit-count", timeout=150_000)
-        return response
+        return
     except PlaywrightTimeout:
         shown = page.inner_text("body")[:2000]
     VISITS.append(f"{label}: RELOADED ONCE, it showed {shown[:200]!r}")
-    response = page.reload(timeout=300_000)
+    page.reload(timeout=300_000)
     try:
         page.wait_for_selector(".opskit-count", timeout=150_000)
     except PlaywrightTimeout:
         log = SERVER_LOG[0].read_text()[-3000:]
         pytest.fail(f"{label} showed no findings, twice:\n{shown}\n--- server log\n{log}")
-    return response
 
 
 def table_complete(page) -> int:
@@ -131,16 +130,23 @@ def open_dashboard(browser, server: str, name: str, lang: str) -> tuple:
     page = browser.new_page(viewport={"width": 1300, "height": 1600})
     frames: list[str] = []
     page.on("websocket", lambda ws: ws.on("framereceived", lambda p: frames.append(decoded(p))))
+    # every document the tab loads: a page that reloads itself (busy server, widgets not drawn) or is
+    # reloaded by `findings_shown` is read from its last document, whose body the browser still holds
+    documents: list = []
+    page.on("response", lambda r: documents.append(r) if r.request.resource_type == "document" else None)
     url = f"{server}/voila/render/{name}.ipynb?month=2026-10&lang={lang}"
-    response = page.goto(url, wait_until="commit", timeout=300_000)
-    return page, frames, response
+    page.goto(url, wait_until="commit", timeout=300_000)
+    return page, frames, documents
 
 
-def read_dashboard(page, frames: list[str], response, label: str, started: float) -> None:
+def read_dashboard(page, frames: list[str], documents: list, label: str, started: float) -> None:
     """Every finding of October, one rule's narrowed table, then the bad month's error box."""
     try:
-        response = findings_shown(page, label, response)
+        findings_shown(page, label)
         count = table_complete(page)
+        if len(documents) > 1:
+            VISITS.append(f"{label}: the page loaded {len(documents)} times (it reloaded itself)")
+        response = documents[-1]
         response.finished()
         keep(label, page, response)
         rule = narrow_to_busiest_rule(page, label) if page.locator(".opskit-rule select").count() else "no rule filter"
@@ -162,8 +168,8 @@ def seen(server, browser):
     started = time.monotonic()
     for name in sorted(REVIEWS):
         opened = {lang: open_dashboard(browser, server, name, lang) for lang in LANGS}
-        for lang, (page, frames, response) in opened.items():
-            read_dashboard(page, frames, response, f"{name} {lang}", started)
+        for lang, (page, frames, documents) in opened.items():
+            read_dashboard(page, frames, documents, f"{name} {lang}", started)
     for lang in LANGS:  # last: the server computes its figures in the background meanwhile
         page = browser.new_page(viewport={"width": 1300, "height": 1600})
         response = page.goto(f"{server}/?lang={lang}", timeout=300_000)
