@@ -31,9 +31,8 @@ import threading
 import time
 from pathlib import Path
 
-from . import byte_compile
+from . import ROOT, byte_compile
 
-ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 REVIEWS = ["order_sla_audit", "service_stats", "stocktake_variance", "promotion_review"]
