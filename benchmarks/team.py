@@ -80,6 +80,17 @@ def cpu_seconds(pid: int, children: bool = True) -> float:
     return 0.0
 
 
+def kernels_cpu(server: int) -> float:
+    """Processor time of the kernels that have ended: those the server reaped, and those the kernel
+    nursery reaped (a forked kernel is the nursery's child, so its time is the nursery's children's)."""
+    total = cpu_seconds(server) - cpu_seconds(server, False)
+    for p in descendants(server):
+        with contextlib.suppress(OSError):
+            if b"opskit.report.nursery" in Path(f"/proc/{p}/cmdline").read_bytes():
+                total += cpu_seconds(p) - cpu_seconds(p, False)
+    return total
+
+
 def browser_cpu(server: int) -> float:
     """Processor time of this benchmark's browser: every process below this one outside the server,
     but Playwright's own driver (a node process steering the browser, ~0.08 s a page: not a viewer's)."""
@@ -93,12 +104,18 @@ def _is_driver(pid: int) -> bool:
     return False
 
 
+def is_kernel(pid: int) -> bool:
+    """A kernel started as a process (`ipykernel` in its command line) or forked by the nursery (its name)."""
+    with contextlib.suppress(OSError):
+        return (
+            b"ipykernel" in Path(f"/proc/{pid}/cmdline").read_bytes()
+            or Path(f"/proc/{pid}/comm").read_text().strip() == "opskit-kernel"
+        )
+    return False
+
+
 def kernels(pid: int) -> int:
-    count = 0
-    for p in descendants(pid):
-        with contextlib.suppress(OSError):
-            count += b"ipykernel" in Path(f"/proc/{p}/cmdline").read_bytes()
-    return count
+    return sum(is_kernel(p) for p in descendants(pid))
 
 
 class PeakSampler(threading.Thread):
@@ -178,7 +195,7 @@ def watch_kernel_socket(ws, traffic: dict) -> None:
 
 def one_round(browser, url: str, pid: int, viewers: int) -> dict:
     idle_rss = tree_rss(pid)
-    server_cpu, kernel_cpu = cpu_seconds(pid, False), cpu_seconds(pid) - cpu_seconds(pid, False)
+    server_cpu, kernel_cpu = cpu_seconds(pid, False), kernels_cpu(pid)
     browser_before = browser_cpu(pid)
     load = os.getloadavg()[0]
     sampler = PeakSampler(pid)
@@ -229,7 +246,7 @@ def one_round(browser, url: str, pid: int, viewers: int) -> dict:
         "peak_rss_gib": sampler.peak / 2**30,
         "idle_after_close_s": back if back is None else time.perf_counter() - closed,
         "cpu_server_s": cpu_seconds(pid, False) - server_cpu,
-        "cpu_kernels_s": cpu_seconds(pid) - cpu_seconds(pid, False) - kernel_cpu,
+        "cpu_kernels_s": kernels_cpu(pid) - kernel_cpu,
         "cpu_browser_s": browser_after - browser_before,
         "load": load,
     }

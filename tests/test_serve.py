@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, SAMPLES, alive, descendants
+from helpers import ROOT, SAMPLES, alive, descendants, is_kernel
 
 from opskit.errors import OpskitError
 from opskit.report.kernels import WakefulChannel, WakefulKernelClient
@@ -395,7 +395,7 @@ def test_sigterm_stops_the_server_and_every_kernel(root):
         assert '<html lang="en">' in body and "<title>Order SLA audit · Monthly operations reviews</title>" in body
         external = re.findall(r"""(?:src|href)=["'](?:https?:)?//[^"']+""", body)
         assert external == [], external  # nothing is loaded from outside the machine
-        kernels = [p for p in descendants(proc.pid) if "ipykernel" in Path(f"/proc/{p}/cmdline").read_text()]
+        kernels = [p for p in descendants(proc.pid) if is_kernel(p)]
         assert kernels, "the page started no kernel"
         everything = descendants(proc.pid)
         proc.send_signal(signal.SIGTERM)

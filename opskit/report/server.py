@@ -17,6 +17,8 @@ What it changes in a stock Voila, and why:
   browser still starting the widget code), and a kernel released before then leaves that page on
   its spinner for good (its widgets ask for a kernel that no longer exists). A connected kernel left
   untouched is culled after `cull_idle_timeout` (2 h).
+- **Forked kernels.** Each page's kernel is forked from a nursery process that has already imported
+  ipykernel, pandas and opskit (`nursery.py`): ~0.9 s less processor time per page.
 - **A bound.** At most `max_kernels` kernels run at once; a viewer beyond that gets a polite "busy,
   retrying" page (HTTP 503 with `Retry-After`) that reloads itself.
 - **Guards.** Every request, websockets included, must name an allowed host in `Host` and, when it
@@ -62,6 +64,7 @@ from ..errors import OpskitError
 from ..loader import month_folders
 from .i18n import t
 from .landing import page
+from .nursery import Nursery
 
 SHARE = Path(__file__).resolve().parent / "share"
 TEMPLATE = "opskit"
@@ -318,6 +321,7 @@ class DashboardServer(Voila):
         self.opskit_reviews = reviews
         self.http_server: HTTPServer | None = None
         self.sockets: list[socket.socket] = []
+        self.nursery: Nursery | None = None
 
     def init_handlers(self) -> list:
         handlers = [
@@ -367,11 +371,15 @@ class DashboardServer(Voila):
         self.port = self.sockets[0].getsockname()[1]
         self.http_server = HTTPServer(self.app, xheaders=False)
         self.http_server.add_sockets(self.sockets)
+        self.nursery = Nursery(self.connection_dir)  # a private folder (mode 0700) holds its socket
+        self.nursery.start()
 
     def run(self, announce) -> None:
         """Serve until SIGTERM or SIGINT, then stop listening and shut every kernel down."""
         import tornado.ioloop
 
+        if self.nursery is not None and not self.nursery.wait_ready():
+            self.log.warning("the kernel nursery is not running: each page starts its kernel as a new process")
         self.ioloop = tornado.ioloop.IOLoop.current()
         stop = lambda signum, frame: self.ioloop.add_callback_from_signal(self.ioloop.stop)  # noqa: E731
         previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -397,6 +405,8 @@ class DashboardServer(Voila):
                 self.ioloop.run_sync(stop_kernels, timeout=20)
         except Exception as exc:  # noqa: BLE001 - reported, then the process exits anyway
             self.log.warning("while stopping kernels: %s", exc)
+        if self.nursery is not None:
+            self.nursery.stop()
         import shutil
 
         shutil.rmtree(self.connection_dir, ignore_errors=True)
@@ -474,6 +484,7 @@ def build(
         "--DashboardKernelManager.cull_idle_timeout=7200",
         "--DashboardKernelManager.cull_interval=15",
         "--DashboardKernelManager.cull_connected=True",
+        "--DashboardKernelManager.kernel_manager_class=opskit.report.nursery.NurseryKernelManager",
         "--ServerKernelManager.client_factory=opskit.report.kernels.WakefulKernelClient",
         "--VoilaExecutor.startup_timeout=60",
         "--VoilaExecutor.timeout=120",
