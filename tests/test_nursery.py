@@ -149,3 +149,17 @@ def test_a_request_for_another_command_is_refused_by_the_nursery_itself(nursery)
         sock.sendall(json.dumps({"argv": ["/bin/sh", "-c", "touch /tmp/x"], "env": {}, "cwd": "/"}).encode() + b"\n")
         assert sock.recv(4096) == b""  # closed, nothing forked
     assert descendants(nursery.process.pid) == set()
+
+
+def test_where_pidfds_are_missing_there_is_no_nursery_and_kernels_start_as_processes(tmp_path, monkeypatch):
+    import opskit.report.nursery as nursery_module
+
+    monkeypatch.setattr(nursery_module, "SUPPORTED", False)
+    keeper = Nursery(tmp_path)
+    keeper.start()
+    try:
+        assert keeper.process is None and not keeper.ready() and not keeper.wait_ready(timeout=1)
+        assert keeper.spawn([sys.executable, "-m", "ipykernel_launcher", "-f", "k.json"], {}, "/") is None
+    finally:
+        keeper.stop()
+    assert Nursery.current is None

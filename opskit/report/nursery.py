@@ -65,6 +65,9 @@ PRELOAD = (
     "opskit.report.charts",
 )
 REQUEST_LIMIT = 1 << 20
+# pidfds (Linux 5.3+) are how the server holds a kernel that is not its child; elsewhere there is no
+# nursery and each kernel is started as a process
+SUPPORTED = sys.platform.startswith("linux") and hasattr(os, "pidfd_open") and hasattr(signal, "pidfd_send_signal")
 
 
 def kernel_command(cmd: list[str]) -> bool:
@@ -141,6 +144,8 @@ class Nursery:
     def start(self, *, own_group: bool = False) -> None:
         """Start importing in the background; kernels are forked once the socket is there (~1 s).
         `own_group` puts the nursery in a process group of its own (for a caller that stops it by group)."""
+        if not SUPPORTED:
+            return
         env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}  # no BLAS threads in a process that forks
         self.process = subprocess.Popen(
             [sys.executable, "-m", "opskit.report.nursery", str(self.path)],
