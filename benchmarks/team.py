@@ -31,6 +31,8 @@ import threading
 import time
 from pathlib import Path
 
+from opskit.report.nursery import is_kernel
+
 from . import ROOT, byte_compile
 
 CHROMIUM = "/usr/bin/chromium"
@@ -101,16 +103,6 @@ def browser_cpu(server: int) -> float:
 def _is_driver(pid: int) -> bool:
     with contextlib.suppress(OSError):
         return b"playwright/driver" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    return False
-
-
-def is_kernel(pid: int) -> bool:
-    """A kernel started as a process (`ipykernel` in its command line) or forked by the nursery (its name)."""
-    with contextlib.suppress(OSError):
-        return (
-            b"ipykernel" in Path(f"/proc/{pid}/cmdline").read_bytes()
-            or Path(f"/proc/{pid}/comm").read_text().strip() == "opskit-kernel"
-        )
     return False
 
 

@@ -76,16 +76,6 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
-def is_kernel(pid: int) -> bool:
-    """A kernel started as a process (`ipykernel` in its command line) or forked by the nursery (its name)."""
-    try:
-        return "ipykernel" in Path(f"/proc/{pid}/cmdline").read_text() or (
-            Path(f"/proc/{pid}/comm").read_text().strip() == "opskit-kernel"
-        )
-    except OSError:
-        return False
-
-
 def alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]

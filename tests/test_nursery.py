@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import alive, descendants, is_kernel
+from helpers import alive, descendants
 
-from opskit.report.nursery import KERNEL_NAME, ForkedKernel, Nursery, NurseryKernelManager, kernel_command
+from opskit.report.nursery import KERNEL_NAME, ForkedKernel, Nursery, NurseryKernelManager, is_kernel, kernel_command
 
 
 @pytest.fixture
@@ -42,20 +42,17 @@ def nursery(tmp_path):
 async def run(manager: NurseryKernelManager, code: str) -> str:
     client = manager.client()
     client.start_channels()
+    outputs: list[dict] = []
     try:
         await client.wait_for_ready(timeout=60)
-        reply = await client.execute_interactive(code, timeout=60, output_hook=lambda msg: outputs.append(msg))
+        reply = await client.execute_interactive(code, timeout=60, output_hook=outputs.append)
         assert reply["content"]["status"] == "ok", reply["content"]
         return "".join(m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream")
     finally:
         client.stop_channels()
 
 
-outputs: list[dict] = []
-
-
 def test_a_forked_kernel_runs_in_the_folder_and_environment_asked_for_with_the_imports_done(nursery, tmp_path):
-    outputs.clear()
     work = tmp_path / "work"
     work.mkdir()
 

@@ -20,12 +20,13 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, SAMPLES, alive, descendants, is_kernel
+from helpers import ROOT, SAMPLES, alive, descendants
 
 from opskit.errors import OpskitError
 from opskit.report.kernels import WakefulChannel, WakefulKernelClient
 from opskit.report.landing import landing_html
 from opskit.report.notebooks import REVIEWS
+from opskit.report.nursery import is_kernel
 from opskit.report.server import DashboardKernelManager, host_allowed, origin_allowed
 from opskit.serve import READY, resolve_token
 

@@ -25,6 +25,7 @@ Unix socket in the server's private folder (mode 0700), and accepts only the ipy
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -73,6 +74,18 @@ SUPPORTED = sys.platform.startswith("linux") and hasattr(os, "pidfd_open") and h
 def kernel_command(cmd: list[str]) -> bool:
     """Whether a kernel command is the one the nursery can stand in for: this Python's ipykernel."""
     return len(cmd) >= 3 and cmd[0] == sys.executable and cmd[1:3] == ["-m", KERNEL_MODULE]
+
+
+def is_kernel(pid: int) -> bool:
+    """Whether a process is a kernel: started as a process (`ipykernel` in its command line) or forked by
+    the nursery (named `opskit-kernel`, its command line being the nursery's)."""
+    try:
+        return (
+            b"ipykernel" in Path(f"/proc/{pid}/cmdline").read_bytes()
+            or Path(f"/proc/{pid}/comm").read_bytes().strip() == KERNEL_NAME
+        )
+    except OSError:
+        return False
 
 
 # ---------------------------------------------------------------------- the server's side
@@ -183,10 +196,10 @@ class Nursery:
         try:
             pid = int(json.loads(message)["pid"])
         except (ValueError, KeyError, TypeError):
+            pid = None
+        if pid is None or len(fds) != 1:
             for fd in fds:
                 os.close(fd)
-            return None
-        if len(fds) != 1:
             return None
         self.forked += 1
         return ForkedKernel(pid, fds[0])
@@ -208,8 +221,6 @@ class NurseryProvisioner(LocalProvisioner):
     """jupyter_client's local provisioner, with the process forked by the nursery when it can be."""
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any):
-        import asyncio
-
         nursery = Nursery.current
         env = kwargs.get("env") or dict(os.environ)
         cwd = str(kwargs.get("cwd") or Path.cwd())
