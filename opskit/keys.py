@@ -11,9 +11,12 @@ handled one at a time, so the extra memory is one chunk's padded copy plus 8 byt
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _MAX_WIDTH = 64  # ids longer than this (bytes) go through pandas
 _MIX = np.uint64(0x9E3779B97F4A7C15)
@@ -56,7 +59,10 @@ def repeated_arrow(arrow, trim: bool = False) -> np.ndarray | None:
         rows = np.flatnonzero(maybe)
         text = arrow.take(pa.array(rows))
         text = pc.utf8_trim_whitespace(text) if trim else text
-        out[rows[pd.Series(text.to_pylist()).duplicated(keep="first").to_numpy()]] = True
+        _, first = np.unique(np.array(text.to_pylist(), dtype=object), return_index=True)
+        later = np.ones(len(rows), dtype=bool)
+        later[first] = False  # each distinct text's first row among the candidates is not a repeat
+        out[rows[later]] = True
     return out
 
 
@@ -117,6 +123,7 @@ def positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
     """Where each of `values` stands in `keys` (unique), -1 where it is absent: the row lookup of a
     left join on a unique key. On Arrow text it runs Arrow's hash kernel over the Arrow arrays; a
     pandas index of Arrow strings would first make a Python string of every value on both sides."""
+    import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
 

@@ -14,16 +14,20 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import yaml
 
 from .config_file import read_config
 from .errors import PolicyError
 from .schema import CHANNELS, CS_CHANNELS
 
-DURATION_UNITS = {"min": pd.Timedelta(minutes=1), "h": pd.Timedelta(hours=1), "days": pd.Timedelta(days=1)}
+if TYPE_CHECKING:
+    import pandas as pd
+
+# Duration units, in minutes. Nothing here imports pandas: the policy is read before the command knows
+# whether it needs pandas at all (see `opskit.fastcheck`).
+DURATION_UNITS = {"min": 1, "h": 60, "days": 1440}
 UNITS = (*DURATION_UNITS, "day", "qty", "amount", "count", "none")
 SEVERITIES = ("low", "medium", "high")
 CLOCKS = ("calendar", "business")
@@ -82,6 +86,8 @@ class RulePolicy:
 
     def limits(self, channel: pd.Series | None = None, index: pd.Index | None = None) -> pd.Series:
         """The limit of each item: the channel's own limit where the policy sets one."""
+        import pandas as pd
+
         index = channel.index if channel is not None else index
         base = pd.Series(self.limit, index=index, dtype="float64")
         if channel is None or not self.by_channel:
@@ -90,7 +96,9 @@ class RulePolicy:
 
     @property
     def step(self) -> pd.Timedelta:
-        return DURATION_UNITS[self.unit]
+        import pandas as pd
+
+        return pd.Timedelta(minutes=DURATION_UNITS[self.unit])
 
 
 @dataclass(frozen=True)
@@ -348,7 +356,7 @@ def _merge_clock(base: dict, override: Any, origin: str) -> dict:
         raise PolicyError(f"{origin}: clock.service_hours is [HH:MM, HH:MM], got {_shown(hours)}")
     if not all(re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", h.strip()) for h in hours):
         raise PolicyError(f"{origin}: clock.service_hours is [HH:MM, HH:MM], got {_shown(hours)}")
-    start, end = (pd.Timestamp(f"2000-01-01 {h.strip()}") for h in hours)
+    start, end = (tuple(int(part) for part in h.strip().split(":")) for h in hours)  # (hour, minute)
     if not start < end:
         raise PolicyError(f"{origin}: clock.service_hours must start before they end")
     days = merged["workdays"]

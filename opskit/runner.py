@@ -30,27 +30,9 @@ from .rule import (
     columns_needed,
     month_first_needed,
 )
-from .schema import CHANNELS, CS_CHANNELS
+from .schema import CHANNELS, CS_CHANNELS, FINDINGS_COLUMNS
 
-COLUMNS = [
-    "rule_id",
-    "key",
-    "observed",
-    "limit",
-    "unit",
-    "message",
-    "severity",
-    "dataset",
-    "source",
-    "amount",
-    "channel",
-    "when",
-    "open",
-    "title",
-    "row",
-    "clock",
-    "message_id",
-]
+COLUMNS = FINDINGS_COLUMNS
 CHANNEL_TYPE = pd.CategoricalDtype([*CHANNELS, *CS_CHANNELS])  # the loaded frames' channel values, shop and service
 # Where each dataset dates its rows into a month (SPEC §2): what "the data's month" is read from.
 MONTH_DATED = {

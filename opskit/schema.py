@@ -237,3 +237,25 @@ DATASETS: dict[str, Dataset] = {
         ),
     ]
 }
+
+
+# The columns of a findings table (`opskit.check`), in order: the contract of findings.csv and the API.
+FINDINGS_COLUMNS = [
+    "rule_id",
+    "key",
+    "observed",
+    "limit",
+    "unit",
+    "message",
+    "severity",
+    "dataset",
+    "source",
+    "amount",
+    "channel",
+    "when",
+    "open",
+    "title",
+    "row",
+    "clock",
+    "message_id",
+]

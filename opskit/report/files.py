@@ -6,8 +6,10 @@ import os
 import re
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Spreadsheets evaluate a cell starting with = + - @ (and tab/CR smuggle one in). East-Asian input
 # methods type the full-width forms, and some spreadsheet builds fold them (and other look-alikes:
@@ -34,7 +36,7 @@ def neutralise(values: pd.Series) -> pd.Series:
         return values
     text = values.astype("object")
     risky = text.map(lambda v: isinstance(v, str) and is_risky(v), na_action="ignore")
-    return text.where(~risky.fillna(False).astype(bool), "'" + text.astype("str"))
+    return text.where(~risky.eq(True), "'" + text.astype("str"))  # a missing cell is not risky
 
 
 def safe_cells(frame: pd.DataFrame) -> pd.DataFrame:
