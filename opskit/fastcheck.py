@@ -171,9 +171,6 @@ def _check(args: Any) -> tuple[list[str], str, str]:
     wanted = [r.strip().upper() for r in (args.rules or "").split(",") if r.strip()]
     if not wanted or any(r not in ARROW_RULES for r in wanted):
         raise Decline(f"rules without an Arrow measure among {args.rules!r}")
-    chosen = sorted(set(wanted))
-    policy = load_policy(args.policy)
-    lang = check_lang(args.lang or policy.lang)
     given = Path(args.folder)
     folder, month = resolve_folder(given, args.month)
     if folder != given or not month:
@@ -181,30 +178,39 @@ def _check(args: Any) -> tuple[list[str], str, str]:
     if read_manifest(folder):
         raise Decline("a manifest")
     files = locate(folder, {})
-    measures = {rule_id: importlib.import_module(ARROW_RULES[rule_id]) for rule_id in chosen}
-    reads: dict[str, set[str]] = {}
+    measures = {rule_id: importlib.import_module(ARROW_RULES[rule_id]) for rule_id in sorted(set(wanted))}
+    reads: dict[str, set[str] | None] = {}
     for module in measures.values():
         for dataset, columns in module.READS.items():
             reads.setdefault(dataset, set()).update(columns)
     if "products" in files:  # the ordinary check loads products whole with every rule
-        reads["products"] = set()
+        reads["products"] = None
+    for dataset in reads:
+        if dataset not in files or files[dataset].suffix.lower() not in PARQUET:
+            raise Decline(f"{dataset}: not a Parquet file")
+    policy = load_policy(args.policy)
+    lang = check_lang(args.lang or policy.lang)
+    ctx = _load_all({d: files[d] for d in reads}, reads, measures, month, policy)
+    found: list[tuple[str, Found]] = []
+    for rule_id, module in measures.items():
+        if dataset_first := module.MONTH_FIRST:
+            _later_notice(ctx, dataset_first)
+        found.append((rule_id, module.measure(ctx)))
+    return ctx.notices, _csv(found, policy, lang, ctx.files), lang
+
+
+def _load_all(paths: dict[str, Path], reads: dict, measures: dict, month: str, policy: Policy) -> ArrowContext:
+    """Every dataset the rules read, two files at a time (Arrow and numpy release the interpreter
+    lock), and the ordinary check's refusal of a month the data does not hold."""
+    from .keys import both_cores
+
     first = {m.MONTH_FIRST[0]: m.MONTH_FIRST for m in measures.values() if m.MONTH_FIRST}
     year, mon = int(month[:4]), int(month[5:])
-    start = dt.datetime(year, mon, 1)
-    end = dt.datetime(year + mon // 12, mon % 12 + 1, 1)
+    start, end = dt.datetime(year, mon, 1), dt.datetime(year + mon // 12, mon % 12 + 1, 1)
     ctx = ArrowContext({}, {}, policy, np.datetime64(start, "ns"), np.datetime64(end, "ns"), np.datetime64(end, "ns"))
-    paths = {}
-    for dataset in reads:
-        path = files.get(dataset)
-        if path is None or path.suffix.lower() not in PARQUET:
-            raise Decline(f"{dataset}: not a Parquet file")
-        paths[dataset] = path
 
     def load(dataset: str) -> Loaded:
-        wanted = None if dataset == "products" else reads[dataset]
-        return _load(paths[dataset], dataset, wanted, first.get(dataset), start, end)
-
-    from .keys import both_cores  # Arrow and numpy release the interpreter lock: two files at once
+        return _load(paths[dataset], dataset, reads[dataset], first.get(dataset), start, end)
 
     counts: dict[str, int] = {}
     for dataset, loaded in zip(paths, both_cores(load, list(paths)), strict=True):
@@ -212,12 +218,7 @@ def _check(args: Any) -> tuple[list[str], str, str]:
         for m, n in loaded.months.items():
             counts[m] = counts.get(m, 0) + n
     _refuse_other_month(counts, month)
-    found: list[tuple[str, Found]] = []
-    for rule_id, module in measures.items():
-        if dataset_first := module.MONTH_FIRST:
-            _later_notice(ctx, dataset_first)
-        found.append((rule_id, module.measure(ctx)))
-    return ctx.notices, _csv(found, policy, lang, ctx.files), lang
+    return ctx
 
 
 # --------------------------------------------------------------------------- reading and the envelope
@@ -247,6 +248,9 @@ def _load(path: Path, dataset: str, wanted: set[str] | None, first: tuple | None
         raise Decline(f"{path.name}: a required column is missing")
     keep = None if wanted is None else wanted | {c.name for c in ds.required}
     chosen = [h for h, c in mapping.items() if keep is None or c in keep]
+    codes = [h for h in chosen if ds.column_index[mapping[h]].kind == "enum"]
+    if codes:  # codes read as a dictionary: a few distinct values to check, not a million strings to make
+        pf = pq.ParquetFile(path, read_dictionary=codes)
     table = pf.read(columns=chosen, use_threads=True)
     table = table.rename_columns([mapping[h] for h in table.column_names])
     for column in ds.columns:
@@ -313,10 +317,10 @@ def _refuse_other_month(counts: dict[str, int], month: str) -> None:
         raise Decline("most rows in another month")
 
 
-def _is_text(values) -> bool:
+def _is_text(kind) -> bool:
     import pyarrow as pa
 
-    return pa.types.is_string(values.type) or pa.types.is_large_string(values.type)
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
 
 
 def _is_naive_time(values) -> bool:
@@ -369,14 +373,17 @@ def _check_column(values, col: Column, file: str) -> None:
     where = f"{file}: {col.name}"
     if col.required and values.null_count:
         raise Decline(f"{where}: a blank required value")
-    if col.kind in ("str", "enum"):
-        if not _is_text(values):
+    if col.kind == "enum":  # the codes themselves: nothing to strip, no error value, no totals word
+        if not pa.types.is_dictionary(values.type) or not _is_text(values.type.value_type):
+            raise Decline(f"{where}: not text")
+        spelled = {v for chunk in values.chunks for v in chunk.dictionary.to_pylist()}
+        if not spelled <= set(col.values or {}):
+            raise Decline(f"{where}: a spelling that is not a code")
+        return
+    if col.kind == "str":
+        if not _is_text(values.type):
             raise Decline(f"{where}: not text")
         if values.null_count == len(values):
-            return
-        if col.kind == "enum":  # the codes themselves: nothing to strip, no error value, no totals word
-            if not set(pc.unique(values).drop_null().to_pylist()) <= set(col.values or {}):
-                raise Decline(f"{where}: a spelling that is not a code")
             return
         if not _plain_text(values):
             raise Decline(f"{where}: a blank value, white space around one, a # or an over-long cell")

@@ -112,11 +112,14 @@ def test_a_missed_ratio_is_printed_with_its_profile(tmp_path):
     found = profile(month)
     steps = found["steps"]
     assert list(steps) == ["interpreter start and exit", *STEPS, "between steps"]
-    assert STEPS[:3] == ("import pandas", "import opskit", "read + month cut")  # in the order they run
+    assert STEPS[:3] == ("import numpy + pyarrow", "import opskit", "Arrow: read, check cells, month cut")
     assert steps["between steps"] >= 0  # the steps do not overlap
-    assert all(s >= 0 for s in steps.values()) and steps["read + month cut"] > 0 and steps["rules + messages"] > 0
+    assert all(s >= 0 for s in steps.values())
+    # CSV exports: the Arrow path declines at once, and the ordinary path's steps are timed
+    assert steps["Arrow: read, check cells, month cut"] == 0 and steps["Arrow: declined"] > 0
+    assert steps["import pandas"] > 0 and steps["read + month cut"] > 0 and steps["rules + messages"] > 0
     assert sum(steps.values()) == pytest.approx(found["wall_s"], rel=1e-6)
-    assert found["pandas_import_process_s"] > 0  # timed, not compared: on the samples both are about the import
+    assert found["floor_s"] > 0 and found["floor_of"] == "pandas"  # timed, not compared
 
     out = tmp_path / "f.csv"
     subprocess.run(
@@ -135,10 +138,11 @@ def test_a_missed_ratio_is_printed_with_its_profile(tmp_path):
     )
     assert out.read_bytes() == plain.read_bytes()
 
-    ref = {"duckdb_s": 0.48, "profile": {**found, "pandas_import_process_s": 0.35}}
-    lines = profile_lines(ref, "parquet", 1.25)
+    ref = {"duckdb_s": 0.48, "profile": {**found, "floor_s": 0.35}}
+    lines = profile_lines(ref, "csv", 1.5)
     assert "where the time goes" in lines[0] and "import pandas" in lines[0]
+    assert "Arrow: rules" not in lines[0]  # a path that did not run is not listed
     assert (
-        "only imports pandas takes 0.35 s, 0.73× DuckDB's whole process; the target allows 0.60 s, 0.25 s" in lines[1]
+        "only imports pandas takes 0.35 s, 0.73× DuckDB's whole process; the target allows 0.72 s, 0.37 s" in lines[1]
     )
-    assert lines[2].strip().startswith("what would close it: a check that never imports pandas")
+    assert lines[2].strip().startswith("what would close it: most of it is Arrow's CSV reader")
