@@ -41,7 +41,7 @@ from .locale import check_lang, fmt
 from .policy import DURATION_UNITS, Policy, RulePolicy, load_policy
 from .report.files import is_risky
 from .schema import DATASETS, FINDINGS_COLUMNS, Column, norm
-from .sources import header_lookup, locate, months_of, read_manifest, resolve_folder
+from .sources import _TOTALS_SPELLINGS, MAX_CELL, header_lookup, locate, months_of, read_manifest, resolve_folder
 from .words import duration, money, number
 
 ENGINE_ENV = "OPSKIT_ENGINE"
@@ -53,13 +53,9 @@ ARROW_RULES = {
 }
 PARQUET = (".parquet", ".pq")
 MAX_FINDINGS = 50_000  # beyond this many findings the ordinary path's vectorised words are quicker
-_MAX_CELL = 32_767  # Excel's limit on a cell's text, which the loader enforces
-_TOTALS = ("合计", "总计", "小计", "合計", "總計", "小計", "total", "subtotal", "grand total")
-_TOTALS_SPELLINGS = sorted({s for t in _TOTALS for s in (t, t.upper(), t.title(), t.capitalize())})
 _EXACT_FLOAT = 2**53  # integers beyond this change when the loader reads them through float64
 # nanosecond times hold 1677-09-21 to 2262-04-11; a whole year inside that is what the loader keeps as is
 _FIRST_TIME, _END_TIME = dt.datetime(1678, 1, 1), dt.datetime(2262, 1, 1)
-_NS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 
 
 class Decline(Exception):
@@ -352,7 +348,7 @@ def _plain_text(values) -> bool:
             present = chunk.is_valid().to_numpy(zero_copy_only=False)
             starts, stops = starts[present], stops[present]
         sizes = stops - starts
-        if sizes.min() < 1 or sizes.max() > _MAX_CELL:
+        if sizes.min() < 1 or sizes.max() > MAX_CELL:
             return False
         body = np.frombuffer(data, np.uint8)
         first, last = body[starts], body[stops - 1]
@@ -387,7 +383,7 @@ def _check_column(values, col: Column, file: str) -> None:
             return
         if not _plain_text(values):
             raise Decline(f"{where}: a blank value, white space around one, a # or an over-long cell")
-        if col.required and pc.any(pc.is_in(values, value_set=pa.array(_TOTALS_SPELLINGS))).as_py():
+        if col.required and pc.any(pc.is_in(values, value_set=pa.array(sorted(_TOTALS_SPELLINGS)))).as_py():
             raise Decline(f"{where}: a totals word")
     elif col.kind in ("timestamp", "date"):
         if not _is_naive_time(values):

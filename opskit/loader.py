@@ -23,11 +23,14 @@ from . import parsing
 from .errors import BadCells, DataError, Notice, notify
 from .schema import DATASETS, Column, Dataset, norm
 from .sources import (  # noqa: F401  (the loader's names of old: imported from here by callers)
+    _TOTALS_SPELLINGS,
     EXCEL_SUFFIXES,
     MANIFEST,
     MANIFEST_KEYS,
+    MAX_CELL,
     MONTH_DIR,
     SUFFIXES,
+    TOTALS_LABELS,
     header_lookup,
     locate,
     month_folders,
@@ -38,10 +41,7 @@ from .sources import (  # noqa: F401  (the loader's names of old: imported from 
 )
 
 HEADER_SEARCH_ROWS = 10
-TOTALS_LABELS = ("合计", "总计", "小计", "合計", "總計", "小計", "total", "subtotal", "grand total")
-_TOTALS_SPELLINGS = {s for label in TOTALS_LABELS for s in (label, label.upper(), label.title(), label.capitalize())}
 MAX_XLSX_EXPANDED = 512 * 1024 * 1024  # a workbook that unpacks to more than this is refused (zip bombs)
-MAX_CELL = 32_767  # Excel's own limit on a cell's text
 EXCEL_ERRORS = ("#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#GETTING_DATA")
 _PARSERS = {
     "timestamp": parsing.parse_timestamps,

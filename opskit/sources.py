@@ -18,6 +18,9 @@ from .schema import DATASETS, Dataset, norm
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls")
 SUFFIXES = (".csv", ".tsv", ".txt", *EXCEL_SUFFIXES, ".parquet", ".pq")
 MANIFEST = "opskit.yaml"
+TOTALS_LABELS = ("合计", "总计", "小计", "合計", "總計", "小計", "total", "subtotal", "grand total")
+_TOTALS_SPELLINGS = {s for label in TOTALS_LABELS for s in (label, label.upper(), label.title(), label.capitalize())}
+MAX_CELL = 32_767  # Excel's own limit on a cell's text
 MONTH_DIR = re.compile(r"^\d{4}-\d{2}$")
 MANIFEST_KEYS = {  # what a dataset entry of opskit.yaml may say; anything else is refused
     "file": "the file, relative to the folder",
