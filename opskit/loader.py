@@ -36,6 +36,7 @@ from .sources import (  # noqa: F401  (the loader's names of old: imported from 
     month_folders,
     months_of,
     read_manifest,
+    release_unused,
     resolve_folder,
     stray_files,
 )
@@ -1001,19 +1002,6 @@ def load_dataset(
     if footer_rows:
         raw = _drop_footer(raw, footer_rows, path.name)
     return shape(raw, ds, lookup, path.name, notices, wanted)
-
-
-def release_unused() -> None:
-    """Hand back to the system the memory Arrow's allocator keeps for reuse after a big step.
-
-    Arrow (mimalloc) and numpy (malloc) do not share freed memory: what a file's conversion freed
-    in Arrow's pool would otherwise stay resident beside the numpy arrays of the next step — at ten
-    million orders about a gigabyte of a whole load. Nothing to do when Arrow was never imported."""
-    import sys
-
-    arrow = sys.modules.get("pyarrow")
-    if arrow is not None:
-        arrow.default_memory_pool().release_unused()
 
 
 def _drop_footer(raw: RawTable, footer_rows: int, file: str) -> RawTable:

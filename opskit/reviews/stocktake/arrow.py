@@ -29,7 +29,7 @@ def measure(ctx):
     table = ctx.data["stock_ledger"].table  # the ledger is read whole: every row is one the rule sees
     sku = table.column("sku").combine_chunks()
     codes = pc.dictionary_encode(sku).indices.to_numpy().astype(np.int64)
-    days = ctx.times("stock_ledger", "date").view(np.int64)
+    days = ctx.times("stock_ledger", "date").view(np.int64)  # the ledger is read whole, every row seen
     _, first = np.unique(np.stack([codes, days], axis=1), axis=0, return_index=True)
     kept = np.zeros(len(codes), dtype=bool)
     kept[first] = True
@@ -49,7 +49,7 @@ def measure(ctx):
     arith = q["closing_qty"] - expected
     same = np.r_[False, codes[at][1:] == codes[at][:-1]]  # the row before is the same SKU's
     previous = np.where(same, np.r_[np.nan, q["closing_qty"][:-1]], np.nan)
-    dates = ctx.times("stock_ledger", "date")[at]
+    dates = ctx.times("stock_ledger", "date")[at].astype("datetime64[ns]")
     previous_date = np.where(same, np.r_[np.datetime64("NaT", "ns"), dates[:-1]], np.datetime64("NaT", "ns"))
     carry = q["opening_qty"] - previous
     carry = np.where(np.isnan(carry), 0.0, carry)
@@ -60,7 +60,7 @@ def measure(ctx):
     days_text = np.datetime_as_string(dates[hit], unit="D").tolist()
     return Found(
         "stock_ledger",
-        ctx.data["stock_ledger"].rows[at[hit]],
+        at[hit] + 1,
         [f"{s}/{d}" for s, d in zip(names, days_text, strict=True)],
         observed[hit],
         np.full(len(hit), rp.limit),
