@@ -157,10 +157,11 @@ def shown(page) -> str:
         spinner = page.locator("#loading")
         waiting = " ".join(spinner.inner_text(timeout=2_000).split()) if spinner.count() else "no spinner"
         cells = page.locator(".jp-Cell").count()
-        views = page.locator("script[type='application/vnd.jupyter.widget-view+json']").count()
         drawn = page.locator(".jupyter-widgets").count()
+        # an empty findings box with every widget drawn: the kernel never got the box's last state
+        findings = page.locator(".opskit-findings-output .jp-OutputArea-child").count()
         return (
-            f"{waiting}; {cells} cells, {views} widget views in the outputs, {drawn} widget elements drawn; "
+            f"{waiting}; {cells} cells, {drawn} widget elements drawn, {findings} outputs in the findings box; "
             + " ".join(page.inner_text("body", timeout=5_000).split())[:120]
         )
     except Exception as exc:  # noqa: BLE001 - the page may be gone

@@ -133,9 +133,9 @@ def page(server, browser):
 def rendered(page, selector: str, timeout: float = 120_000) -> None:
     """Wait for what a page's render shows. Pages are opened without waiting for "load", so a page that
     stalls is caught here, saying what it showed. The execution stall once seen here (about 1 load in 30
-    stayed on "Executing 4 of 5") had a cause, now fixed and tested in test_serve.py. Another, rarer
-    failure remains (the README's dashboards section: a page whose cells rendered but whose widgets
-    never appeared, seen under heavy load): such a page is reloaded once, as a manager would, and the
+    stayed on "Executing 4 of 5") had a cause, now fixed and tested in test_serve.py; so had the pages
+    whose widgets or findings never appeared under heavy load (the README's dashboards section; also
+    tested there). Should a page still fail that way, it is reloaded once, as a manager would, and the
     reload is printed with what the page showed; a second failure fails the test."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 

@@ -116,6 +116,58 @@ def test_a_reply_that_arrives_during_a_send_is_not_missed():
     assert kind == "execute_reply" and waited < 1.0
 
 
+def sent_before_stop_reaches_kernel(client_class) -> str | None:
+    """A message a client sends just before `stop_channels()`, to a kernel that has not read it yet
+    (here: not listening yet; on a busy machine, a kernel whose socket libzmq has not written to):
+    the message type the kernel receives once it reads, or None."""
+    import socket as sockets
+
+    import zmq
+    from jupyter_client.session import Session
+
+    ports = []
+    for _ in range(5):
+        with sockets.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])
+    session = Session(key=b"opskit")
+    client = client_class(
+        session=session,
+        ip="127.0.0.1",
+        transport="tcp",
+        shell_port=ports[0],
+        iopub_port=ports[1],
+        stdin_port=ports[2],
+        control_port=ports[3],
+        hb_port=ports[4],
+    )
+    client.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
+    client.shell_channel.send(session.msg("comm_msg", {"comm_id": "out", "data": {"method": "update"}}))
+    client.stop_channels()  # what Voila does a few milliseconds after the last cell's Output-widget updates
+    kernel = zmq.Context.instance().socket(zmq.ROUTER)
+    try:
+        kernel.bind(f"tcp://127.0.0.1:{ports[0]}")
+        if not kernel.poll(3000):
+            return None
+        _, message = session.feed_identities(kernel.recv_multipart())
+        return session.deserialize(message)["msg_type"]
+    finally:
+        kernel.close(0)
+
+
+def test_the_last_output_widget_states_reach_the_kernel():
+    """The cause of the pages that drew every widget but an empty findings table: Voila closes its
+    client right after the last cell, and jupyter_client's channels drop what libzmq has not yet
+    written to the kernel (the last Output-widget states nbclient sent). The dashboards' client
+    delivers them."""
+    from jupyter_client.asynchronous import AsyncKernelClient
+
+    assert sent_before_stop_reaches_kernel(AsyncKernelClient) is None, (
+        "jupyter_client no longer drops this message: WakefulChannel.close can go"
+    )
+    assert sent_before_stop_reaches_kernel(WakefulKernelClient) == "comm_msg"
+
+
 def test_notebooks_run_by_the_batch_use_the_wakeful_client(tmp_path, monkeypatch):
     """The batch's papermill runs (and `make notebooks`) get kernel clients whose every channel is
     wakeful: a notebook showing widgets makes nbclient send while it waits for a reply."""
@@ -169,6 +221,9 @@ def test_dashboard_kernels_are_executed_through_the_wakeful_client(root, monkeyp
             issubclass(cls, WakefulChannel)
             for cls in (client.shell_channel_class, client.iopub_channel_class, client.control_channel_class)
         )
+        # a loaded machine delivered the last cell's outputs more than nbclient's default 4 s after its
+        # reply; they were dropped, and the page drew no widget
+        assert app.config.VoilaExecutor.iopub_timeout >= 30
     finally:
         app.shutdown()
 

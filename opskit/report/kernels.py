@@ -9,11 +9,22 @@ whenever a notebook shows widgets: it stands in for the page's Output widgets an
 updates on the shell socket. A dashboard then sat on "Executing 4 of 5" for Voila's cell timeout
 (120 s, about one load in 30), and a notebook run by papermill, whose cells have no timeout unless
 one is given, waited for good.
+
+Those same updates are the last messages a dashboard's executor sends: nbclient hands the findings
+table to its Output widget at the very end of the last cell, and Voila closes the client a few
+milliseconds later. jupyter_client closes each channel with `linger=0` and then terminates the
+client's zmq context, which throws away whatever libzmq had not yet written to the kernel; on a busy
+machine that was the last Output-widget states (about one page in 40 at ten viewers on two cores).
+The kernel then held an empty findings box, and the page drew exactly that: every widget, no table.
+A `WakefulKernelClient` closes its channels letting libzmq deliver what was already sent, and ends
+its context in the background so that nobody waits for the delivery.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from contextlib import suppress
 from queue import Empty
 from typing import Any
 
@@ -28,6 +39,7 @@ class WakefulChannel(AsyncZMQSocketChannel):
     `wake_every` seconds, and every new poll first asks the socket whether a message is already there."""
 
     wake_every = 0.25
+    deliver_within_ms = 5000  # how long libzmq may still write what was sent before the channel closed
 
     async def get_msg(self, timeout: float | None = None) -> dict[str, Any]:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -38,6 +50,16 @@ class WakefulChannel(AsyncZMQSocketChannel):
             if deadline is not None and time.monotonic() >= deadline:
                 raise Empty
 
+    def close(self) -> None:
+        """Close the socket but keep what was sent on it: jupyter_client's `linger=0` discards the
+        messages libzmq has not written yet, such as the last Output-widget states of a page."""
+        if self.socket is not None:
+            with suppress(Exception):
+                self.socket.close(linger=self.deliver_within_ms)
+            self.socket = None
+
+    stop = close
+
 
 class WakefulKernelClient(AsyncKernelClient):
     """The client notebooks are executed with: every channel is a `WakefulChannel`."""
@@ -46,6 +68,16 @@ class WakefulKernelClient(AsyncKernelClient):
     iopub_channel_class = Type(WakefulChannel)
     stdin_channel_class = Type(WakefulChannel)
     control_channel_class = Type(WakefulChannel)
+
+    def stop_channels(self) -> None:
+        """Stop the channels as jupyter_client does, but end the client's own zmq context in a
+        background thread: terminating it waits until the closed channels have delivered what was
+        sent on them (or `deliver_within_ms` passed), which the server's event loop must not wait for."""
+        context = self.context if self._created_context else None
+        self._created_context = False  # jupyter_client would terminate it here, with a 0.1 s linger
+        super().stop_channels()
+        if context is not None and not context.closed:
+            threading.Thread(target=context.term, name="zmq-context-term", daemon=True).start()
 
 
 class WakefulKernelManager(AsyncKernelManager):

@@ -30,6 +30,11 @@ What it changes in a stock Voila, and why:
   wake-up: a reply that arrives in that instant is not noticed until the wait times out (120 s) — the
   page sat on "Executing 4 of 5" about once in 30 loads. The server's kernel clients
   (`kernels.WakefulKernelClient`) wait in short slices instead, and each new slice looks at the socket afresh.
+- **No lost outputs.** The kernel's reply to a cell can come seconds before the cell's outputs (they
+  travel on another socket, through the kernel's output thread), and nbclient waits only 4 s for
+  them: under load the last cell lost its widget view and its Output widgets' contents, and the page
+  drew no widget. The executor waits up to 60 s. And the last Output-widget states nbclient sends
+  are delivered to the kernel even though Voila closes the client right after (`kernels`).
 - **Log.** Warnings and errors only, each with its time; `OPSKIT_SERVE_LOG=INFO` adds every kernel
   started, connected, released and shut down (what to read when a page stays on its spinner).
 - **Words.** The `opskit` template (`share/voila/templates/opskit`) sets `<html lang>`, the page title
@@ -417,8 +422,9 @@ WIDGET_WAIT_ENV = "OPSKIT_WIDGET_WAIT"
 
 def widget_wait() -> int:
     """Seconds a page whose notebook has run may go without drawing its widgets before it reloads itself
-    once (`OPSKIT_WIDGET_WAIT`, default 45; 0: never). Now and then Voila's page receives the widgets'
-    state and never draws them (voila-dashboards/voila#920); a reload draws them, as a manager would."""
+    once (`OPSKIT_WIDGET_WAIT`, default 45; 0: never): a safety net, since a reload runs the notebook
+    again in a new kernel. The failure it was added for (widgets drawn, the findings box empty: the
+    last Output-widget states were dropped when Voila closed its client) is fixed in `kernels`."""
     value = os.environ.get(WIDGET_WAIT_ENV, "")
     return int(value) if value.isdigit() else 45
 
@@ -488,6 +494,9 @@ def build(
         "--ServerKernelManager.client_factory=opskit.report.kernels.WakefulKernelClient",
         "--VoilaExecutor.startup_timeout=60",
         "--VoilaExecutor.timeout=120",
+        # nbclient keeps a cell's outputs only if they come within `iopub_timeout` (4 s) of its reply:
+        # on a busy machine the last cell's outputs came later, and the page drew no widget at all
+        "--VoilaExecutor.iopub_timeout=60",
         f"--Voila.log_level={log_level()}",
         "--Voila.log_format=%(asctime)s %(levelname)s %(message)s",
     ]
