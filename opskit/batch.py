@@ -97,7 +97,7 @@ def _execute(name: str, staging: str, parameters: dict, timeout: int, mask: bool
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    from .report.kernels import WakefulKernelManager
+    from .report.kernels import IOPUB_WAIT, WakefulKernelManager
 
     started = time.perf_counter()
     _quiet_worker()
@@ -117,6 +117,7 @@ def _execute(name: str, staging: str, parameters: dict, timeout: int, mask: bool
                     kernel_name="python3",
                     log_output=False,
                     kernel_manager_class=WakefulKernelManager,  # no reply missed (see `report.kernels`)
+                    iopub_timeout=IOPUB_WAIT,  # no output of a busy machine's last cell missed either
                 )
                 break
             except RuntimeError as exc:

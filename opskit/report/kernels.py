@@ -33,6 +33,12 @@ from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import DottedObjectName, Type
 
+# Seconds nbclient waits for a cell's outputs after the kernel's reply to it (its own default is 4):
+# the outputs travel on another socket, through the kernel's output thread, and on a busy machine
+# they came more than 8 s after the reply. Past this, a dashboard drew no widget (nbclient drops the
+# outputs silently there) and the batch failed its notebook (papermill raises).
+IOPUB_WAIT = 60
+
 
 class WakefulChannel(AsyncZMQSocketChannel):
     """A kernel channel whose wait for the next message cannot miss one: it waits in slices of

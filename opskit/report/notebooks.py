@@ -70,13 +70,15 @@ def write_all(folder: Path = NOTEBOOK_DIR) -> list[Path]:
     import nbformat
     from nbclient import NotebookClient
 
-    from .kernels import WakefulKernelManager
+    from .kernels import IOPUB_WAIT, WakefulKernelManager
 
     written = []
     for name in REVIEWS:
         nb = notebook(name)
         resources = {"metadata": {"path": str(folder)}}
-        NotebookClient(nb, resources=resources, timeout=300, kernel_manager_class=WakefulKernelManager).execute()
+        NotebookClient(
+            nb, resources=resources, timeout=300, iopub_timeout=IOPUB_WAIT, kernel_manager_class=WakefulKernelManager
+        ).execute()
         for cell in nb.cells:
             if cell.cell_type == "code":
                 checked = cell.source.startswith("# NBVAL_CHECK_OUTPUT")

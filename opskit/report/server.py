@@ -68,6 +68,7 @@ from voila.tornado.handler import TornadoVoilaHandler
 from ..errors import OpskitError
 from ..loader import month_folders
 from .i18n import t
+from .kernels import IOPUB_WAIT
 from .landing import page
 from .nursery import Nursery
 
@@ -496,7 +497,7 @@ def build(
         "--VoilaExecutor.timeout=120",
         # nbclient keeps a cell's outputs only if they come within `iopub_timeout` (4 s) of its reply:
         # on a busy machine the last cell's outputs came later, and the page drew no widget at all
-        "--VoilaExecutor.iopub_timeout=60",
+        f"--VoilaExecutor.iopub_timeout={IOPUB_WAIT}",
         f"--Voila.log_level={log_level()}",
         "--Voila.log_format=%(asctime)s %(levelname)s %(message)s",
     ]
