@@ -51,7 +51,7 @@ from .sources import (
     release_unused,
     resolve_folder,
 )
-from .words import duration, money, number
+from .words import UNIT_KINDS, duration, money, number
 
 ENGINE_ENV = "OPSKIT_ENGINE"
 # Rule id → the family module holding its Arrow measure (a function of `ArrowContext` → `Found`)
@@ -482,15 +482,6 @@ def deadline(
 
 # --------------------------------------------------------------------------- words and the file
 
-_UNIT_KINDS = {
-    "min": "duration",
-    "h": "duration",
-    "days": "duration",
-    "qty": "qty",
-    "amount": "money",
-    "count": "count",
-}
-
 
 def _word(value: Any, kind: str, rp: RulePolicy, lang: str) -> str:
     """One parameter in words, as `opskit.render.value_text` writes it."""
@@ -520,7 +511,7 @@ def _message(rp: RulePolicy, message_id: str, values: dict[str, Any], kinds: dic
     for literal, name, _, _ in Formatter().parse(rp.template(message_id, lang)):
         out.append(literal)
         if name is not None:
-            kind = _UNIT_KINDS.get(rp.unit, "number") if name in ("observed", "limit") else kinds[name]
+            kind = UNIT_KINDS[rp.unit] if name in ("observed", "limit") else kinds[name]
             out.append(_word(values[name], kind, rp, lang))
     return "".join(out)
 

@@ -35,7 +35,7 @@ import pandas as pd
 
 from .errors import OpskitError
 from .locale import codes, fmt
-from .words import DAYS_FROM_HOURS, MINUTES, duration, money, number  # noqa: F401  (re-exported)
+from .words import DAYS_FROM_HOURS, MINUTES, UNIT_KINDS, duration, money, number  # noqa: F401  (re-exported)
 
 if TYPE_CHECKING:
     from .policy import Policy, RulePolicy
@@ -44,16 +44,6 @@ PERSONAL_KINDS = frozenset({"account", "customer", "name", "phone"})
 PLAIN_KINDS = frozenset(
     {"number", "qty", "count", "money", "duration", "hours", "days", "day", "date", "time", "text", "words"}
 )
-UNIT_KINDS = {
-    "min": "duration",
-    "h": "duration",
-    "days": "duration",
-    "day": "day",
-    "qty": "qty",
-    "amount": "money",
-    "count": "count",
-    "none": "number",
-}
 
 
 def valid_kind(kind: str) -> bool:

@@ -9,6 +9,17 @@ from __future__ import annotations
 
 from .locale import fmt
 
+# The parameter kind of `observed` and `limit`, by the rule's unit.
+UNIT_KINDS = {
+    "min": "duration",
+    "h": "duration",
+    "days": "duration",
+    "day": "day",
+    "qty": "qty",
+    "amount": "money",
+    "count": "count",
+    "none": "number",
+}
 MINUTES = {"min": 1.0, "h": 60.0, "days": 1440.0}
 DAYS_FROM_HOURS = 72  # from three days on, a calendar duration reads better in days
 
