@@ -67,7 +67,8 @@ def browser_snapshot(server: int, threads: bool = False) -> dict:
                 with contextlib.suppress(OSError, IndexError, ValueError):
                     stat = (task / "stat").read_text()
                     comm = stat[stat.index("(") + 1 : stat.rindex(")")]
-                    comm = "main" if comm in ("chromium", "node") else comm.rstrip("0123456789")
+                    main = comm.startswith(("chromium", "headless_shell", "node"))
+                    comm = "main" if main else comm.rstrip("0123456789")
                     fields = stat.rsplit(")", 1)[1].split()
                     out[(p, int(task.name))] = (f"{kind}/{comm}", (int(fields[11]) + int(fields[12])) / TICKS)
     return out

@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import ROOT, byte_compile
+from . import BROWSER_ARGS, CHROMIUM, ROOT, byte_compile
 
 DATA = Path(os.environ.get("OPSKIT_BENCH_DATA", ROOT / "benchmarks" / ".data"))
 MONTH = "2026-10"
@@ -258,8 +258,8 @@ def bench_batch() -> dict:
 
 
 def bench_dashboard() -> dict:
-    if not Path("/usr/bin/chromium").exists():
-        return {"dashboard_s": None, "dashboard_note": "no /usr/bin/chromium"}
+    if not Path(CHROMIUM).exists():
+        return {"dashboard_s": None, "dashboard_note": f"no {CHROMIUM}"}
     from playwright.sync_api import sync_playwright
 
     with socket.socket() as s:
@@ -281,17 +281,8 @@ def bench_dashboard() -> dict:
         while time.time() < deadline and READY not in log.read_text():
             time.sleep(0.2)
         time.sleep(5)  # kernels refilled after the warm-up finish pre-rendering
-        args = [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-        ]
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
             visits = []
             for _ in range(2):  # a first visit (browser cache cold), then a repeat visit
                 page = browser.new_page()

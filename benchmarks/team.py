@@ -33,10 +33,9 @@ from pathlib import Path
 
 from opskit.report.nursery import is_kernel
 
-from . import ROOT, byte_compile
+from . import BROWSER_ARGS as ARGS
+from . import CHROMIUM, ROOT, byte_compile
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 REVIEWS = ["order_sla_audit", "service_stats", "stocktake_variance", "promotion_review"]
 TARGETS = {"max_s": 15.0, "rss_gib": 3.0, "idle_s": 120.0}
 SHOWN = """

@@ -9,13 +9,11 @@ import shutil
 import subprocess
 import sys
 
-import IPython.display
 import matplotlib.pyplot as plt
 import pytest
 from helpers import SAMPLES
 
 from opskit import month
-from opskit.report import dashboard
 from opskit.report.charts import CJK_FONTS, cjk_font
 from opskit.report.dashboard import ReviewApp
 from opskit.report.i18n import t
@@ -87,22 +85,9 @@ def test_a_stale_font_cache_is_refreshed(tmp_path):
     assert result["font"] in CJK_FONTS and result["cached"], result
 
 
-class Recorder:
-    """Stands in for IPython's display: what each output area would show."""
-
-    def __init__(self) -> None:
-        self.shown: list[str] = []
-
-    def __call__(self, obj) -> None:
-        self.shown.append(getattr(obj, "data", repr(obj)))
-
-
-@pytest.fixture
-def shown(monkeypatch):
-    recorder = Recorder()
-    monkeypatch.setattr(dashboard, "display", recorder)
-    monkeypatch.setattr(IPython.display, "display", recorder)  # what the review draws above the table
-    return recorder
+def shown(area) -> list[str]:
+    """What an output area shows, item by item: the HTML of each, or the kind of a chart."""
+    return [item["data"].get("text/html", "image") for item in area.outputs]
 
 
 @pytest.fixture
@@ -113,30 +98,41 @@ def root(tmp_path):
     return tmp_path
 
 
-def test_switching_to_a_bad_month_clears_the_previous_findings(root, shown, monkeypatch):
+def test_switching_to_a_bad_month_clears_the_previous_findings(root):
     app = ReviewApp(OrderSlaReview, root, month="2026-10", lang="en")
-    assert any("ORD003-LATE-2610" in html for html in shown.shown)
-    cleared = []
-    monkeypatch.setattr(app.table, "clear_output", lambda wait=False: cleared.append(wait))
-    shown.shown.clear()
+    assert any("ORD003-LATE-2610" in html for html in shown(app.table))
+    assert "image" in shown(app.head)  # the charts, between the headline and the tables
     app.month.value = "2026-11"
-    assert cleared == [False]  # cleared at once, not deferred until output that never comes
-    assert not any("ORD003" in html for html in shown.shown)
-    assert any("orders.csv, row 2, column 渠道 (channel)" in html for html in shown.shown)
+    assert app.table.outputs == ()  # emptied, not left showing October under November's error
+    assert len(shown(app.head)) == 1 and "orders.csv, row 2, column 渠道 (channel)" in shown(app.head)[0]
+    assert "ORD003" not in shown(app.head)[0]
     assert app.rule.options == (("All", ""),)
 
 
-def test_an_unexpected_error_shows_one_plain_message(root, shown, monkeypatch, capfd):
+def test_each_output_area_is_replaced_in_one_update(root):
+    """One state update per area and redraw: what Voila's kernel sends the page, and what keeps
+    nbclient's stand-in for `with out:` out of the way while the notebook runs."""
+    app = ReviewApp(OrderSlaReview, root, month="2026-10", lang="en")
+    updates = {"head": 0, "table": 0}
+    for name in updates:
+        getattr(app, name).observe(lambda change, name=name: updates.__setitem__(name, updates[name] + 1), "outputs")
+    app.channel.value = "distributor"
+    assert updates == {"head": 1, "table": 1}
+    assert "Filtered by: Channel = distributor" in shown(app.head)[0]
+    assert all(item["output_type"] == "display_data" for item in (*app.head.outputs, *app.table.outputs))
+
+
+def test_an_unexpected_error_shows_one_plain_message(root, monkeypatch, capfd):
     app = ReviewApp(OrderSlaReview, root, month="2026-10", lang="zh")
 
     def broken(*args, **kwargs):
         raise RuntimeError("internal detail /srv/opskit/secret.py line 3")
 
     monkeypatch.setattr(month, "open_review", broken)
-    shown.shown.clear()
     app.month.value = "2026-11"
     assert app.review is None
-    assert len(shown.shown) == 1 and t("dashboard_error", "zh") in shown.shown[0]
-    assert "internal detail" not in shown.shown[0] and "Traceback" not in shown.shown[0]
+    assert app.table.outputs == ()
+    assert len(shown(app.head)) == 1 and t("dashboard_error", "zh") in shown(app.head)[0]
+    assert "internal detail" not in shown(app.head)[0] and "Traceback" not in shown(app.head)[0]
     assert "RuntimeError: internal detail" in capfd.readouterr().err  # the server's log keeps the traceback
     assert app.rule.options == (("全部", ""),)

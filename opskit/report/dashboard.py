@@ -21,7 +21,6 @@ from typing import Any
 
 import ipywidgets as W
 import pandas as pd
-from IPython.display import HTML, display
 
 from ..loader import month_folders
 from ..locale import cell_codes
@@ -115,10 +114,8 @@ class ReviewApp:
         finally:
             self._filling = False
         message = html.escape(t("dashboard_error", self.lang))
-        self.table.clear_output()
-        with self.head:
-            self.head.clear_output()
-            display(HTML(f'{render.TABLE_CSS}<div class="opskit-error">{message}</div>'))
+        self.table.outputs = ()
+        self.head.outputs = (html_output(f'{render.TABLE_CSS}<div class="opskit-error">{message}</div>'),)
 
     @property
     def rule(self) -> W.Dropdown:
@@ -198,24 +195,48 @@ class ReviewApp:
             self.fail()
 
     def _redraw(self) -> None:
+        """Each output area is replaced in one assignment of its whole content.
+
+        `with out: display(...)` would send one message per item and, while Voila runs the notebook,
+        go through nbclient's stand-in for Output widgets, which re-sends the growing list on each
+        item; one assignment is one state update, whatever runs the kernel. The lists are built
+        before either area changes, so a failure leaves the previous view whole for `fail()`.
+        """
         view = self.view()
-        with self.head:
-            self.head.clear_output(wait=True)
-            if view is not None:
-                display(HTML(self.head_html(view)))
-                if not view.error:
-                    for data, metadata in chart_outputs(view):
-                        if metadata is None:  # a figure, outside a kernel
-                            display(data)
-                        else:
-                            display(data, metadata=metadata, raw=True)
-                    display(HTML(self.tables_html(view)))
-        if view is None or view.error:
-            self.table.clear_output()  # at once, after the head says why: a deferred clear waits for output
-        else:
-            with self.table:
-                self.table.clear_output(wait=True)
-                display(HTML(self.findings_html(view)))
+        head: list[dict] = []
+        table: list[dict] = []
+        if view is not None:
+            head.append(html_output(self.head_html(view)))
+            if not view.error:
+                head += [display_output(data, metadata) for data, metadata in chart_outputs(view)]
+                head.append(html_output(self.tables_html(view)))
+                table.append(html_output(self.findings_html(view)))
+        self.head.outputs = tuple(head)
+        self.table.outputs = tuple(table)
+
+
+def html_output(markup: str) -> dict:
+    """An output area's item showing HTML, as IPython would display `HTML(markup)`."""
+    return display_output({"text/html": markup, "text/plain": "<IPython.core.display.HTML object>"}, {})
+
+
+def display_output(data: Any, metadata: dict | None) -> dict:
+    """One `display_data` item of an output area: a mime bundle as given, or a figure (outside a
+    kernel, where nothing formats it) drawn to PNG as IPython's inline backend would."""
+    if metadata is None:
+        import base64
+        import io
+
+        import matplotlib.pyplot as plt
+
+        buffer = io.BytesIO()
+        data.savefig(buffer, format="png", bbox_inches="tight")
+        plt.close(data)
+        data, metadata = (
+            {"image/png": base64.b64encode(buffer.getvalue()).decode("ascii"), "text/plain": repr(data)},
+            {},
+        )
+    return {"output_type": "display_data", "data": data, "metadata": metadata}
 
 
 CHARTS_FOLDER = "charts"
