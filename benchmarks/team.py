@@ -222,6 +222,9 @@ def one_round(browser, url: str, pid: int, viewers: int) -> dict:
                 f"kernel websocket sent {dict(traffic['sent'])}, received {dict(traffic['received'])}"
             )
     browser_after = browser_cpu(pid)
+    for page, *_ in pages:  # as a manager closes a tab: the page's unload handlers run (its kernel is released)
+        with contextlib.suppress(Exception), page.expect_event("close", timeout=10_000):
+            page.close(run_before_unload=True)
     for context in contexts:
         context.close()
     closed = time.perf_counter()

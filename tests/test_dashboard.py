@@ -2,6 +2,7 @@
 open, a finding without a time survives a date filter, and a filter narrows the headline too."""
 
 import datetime as dt
+import json
 
 import pytest
 from helpers import SAMPLES
@@ -160,3 +161,90 @@ def test_a_filtered_dashboard_draws_its_own_charts(apps, tmp_path):
         assert chart_file(app.view()) is None
     finally:
         app.channel.value = ""
+
+
+VIEWER = """
+import json, sys
+from IPython.core.interactiveshell import InteractiveShell
+
+shell = InteractiveShell.instance()  # what a dashboard kernel has: display formats figures
+from IPython.core.pylabtools import select_figure_formats
+select_figure_formats(shell, {"png"})
+from opskit.month import open_review
+from opskit.report import dashboard
+from opskit.report.notebooks import review_class
+
+draw = dashboard.ReviewApp.draw
+if sys.argv[2] == "kept":  # the second viewer must not draw the unfiltered view again
+    def drawn(*args, **kwargs):
+        raise AssertionError("drawn again")
+    dashboard.ReviewApp.draw = drawn
+history = None if sys.argv[3] == "root" else sys.argv[3]
+review = open_review("service_stats", sys.argv[1], "2026-10", lang="zh", audience="manager", history=history)
+app = dashboard.ReviewApp(
+    review_class("service_stats"), sys.argv[1], review=review, lang="zh", audience="manager", history=history
+)
+first = {"head": list(app.head.outputs), "table": list(app.table.outputs)}
+dashboard.ReviewApp.draw = draw
+app.channel.value = app.channel.options[-1][1]  # a filtered view: drawn, never kept
+filtered = app.table.outputs[0]["data"]["text/html"]
+print(json.dumps({"first": first, "filtered": filtered, "view_file": str(dashboard.view_file(app.review, history))}))
+"""
+
+
+def test_an_unfiltered_view_is_drawn_once_per_month_and_the_next_viewer_shows_it_whole(tmp_path):
+    """What every viewer of a month sees first (headline, charts, tables, findings) is drawn by the first
+    viewer and kept beside the cached month result; the next viewer's kernel assigns it as kept. A
+    filtered view is drawn each time, and with a history store (which changes on its own) nothing is kept."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from helpers import ROOT
+
+    env = {**os.environ, "OPSKIT_CACHE": str(tmp_path / "cache")}
+
+    def viewer(mode: str, history: str = "root") -> dict:
+        run = subprocess.run(
+            [sys.executable, "-c", VIEWER, str(SAMPLES), mode, history],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            timeout=300,
+        )
+        assert run.returncode == 0, run.stderr[-2000:]
+        return json.loads(run.stdout.strip().splitlines()[-1])
+
+    first = viewer("draw")
+    kept = list((tmp_path / "cache").glob("2026-10-*/views/service_stats-zh-masked-root.json"))
+    assert len(kept) == 1 and first["view_file"] == str(kept[0])
+    items = first["first"]["head"] + first["first"]["table"]
+    assert sum("image/png" in item["data"] for item in items) >= 1  # the charts are in it
+    assert "客服" in first["first"]["head"][0]["data"]["text/html"]  # in the viewer's language
+    second = viewer("kept")
+    assert second["first"] == first["first"]
+    assert (
+        second["filtered"] == first["filtered"]
+        and second["filtered"] != first["first"]["table"][0]["data"]["text/html"]
+    )
+    assert len(list((tmp_path / "cache").glob("2026-10-*/views/*.json"))) == 1  # the filtered view was not kept
+
+    store = viewer("draw", f"sqlite:///{tmp_path / 'history.db'}")
+    assert store["view_file"] == "None"
+    assert len(list((tmp_path / "cache").glob("2026-10-*/views/*.json"))) == 1
+
+
+def test_a_damaged_kept_view_is_drawn_again(tmp_path, monkeypatch):
+    from opskit.report import dashboard
+
+    monkeypatch.setenv("OPSKIT_CACHE", str(tmp_path / "cache"))
+    review = open_review("order_sla_audit", SAMPLES, "2026-10", lang="en")
+    path = tmp_path / "order_sla_audit-en-plain-root.json"
+    path.write_text('{"head": [{"output_type": "display_data", "data": {"text/html": "stale', encoding="utf-8")
+    monkeypatch.setattr(dashboard, "view_file", lambda view, history: path)
+    app = ReviewApp(review_class("order_sla_audit"), SAMPLES, review=review, lang="en")
+    assert "Findings: " in app.table.outputs[0]["data"]["text/html"]
+    assert "stale" not in json.dumps(app.head.outputs)
+    assert path.read_text(encoding="utf-8").endswith("stale")  # outside a kernel nothing is kept (charts unformatted)

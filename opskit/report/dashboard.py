@@ -201,8 +201,24 @@ class ReviewApp:
         go through nbclient's stand-in for Output widgets, which re-sends the growing list on each
         item; one assignment is one state update, whatever runs the kernel. The lists are built
         before either area changes, so a failure leaves the previous view whole for `fail()`.
+
+        The unfiltered view is what every viewer of a month sees first, in the same words: it is
+        drawn once and kept beside the cached month result (`view_file`), like its charts.
         """
         view = self.view()
+        path = view_file(view, self.history) if view is not None else None
+        kept = _read_kept(path)
+        if isinstance(kept, dict) and isinstance(kept.get("head"), list) and isinstance(kept.get("table"), list):
+            head, table = kept["head"], kept["table"]
+        else:
+            head, table = self.draw(view)
+            if path is not None and _kept_charts(view):
+                _keep(path, {"head": head, "table": table})
+        self.head.outputs = tuple(head)
+        self.table.outputs = tuple(table)
+
+    def draw(self, view: Review | None) -> tuple[list[dict], list[dict]]:
+        """The two output areas' items for a view: headline, charts and tables above; findings below."""
         head: list[dict] = []
         table: list[dict] = []
         if view is not None:
@@ -211,8 +227,7 @@ class ReviewApp:
                 head += [display_output(data, metadata) for data, metadata in chart_outputs(view)]
                 head.append(html_output(self.tables_html(view)))
                 table.append(html_output(self.findings_html(view)))
-        self.head.outputs = tuple(head)
-        self.table.outputs = tuple(table)
+        return head, table
 
 
 def html_output(markup: str) -> dict:
@@ -240,6 +255,7 @@ def display_output(data: Any, metadata: dict | None) -> dict:
 
 
 CHARTS_FOLDER = "charts"
+VIEWS_FOLDER = "views"
 
 
 def chart_file(view: Review) -> Path | None:
@@ -252,6 +268,37 @@ def chart_file(view: Review) -> Path | None:
     return m.saved / CHARTS_FOLDER / f"{view.name}-{view.lang}-{'masked' if view.masked else 'plain'}.json"
 
 
+def view_file(view: Review, history: str | bool | None) -> Path | None:
+    """Where an unfiltered view's whole first render is kept: as `chart_file`, and only when what it
+    shows of earlier months comes from the data root (`history` None, covered by the month result's
+    fingerprint, which holds every month folder and opskit's code) or is not shown (`history` False).
+    A history store changes without the fingerprint knowing, so with one the view is drawn each time.
+    Nothing in a rendered view depends on the clock: the audit's `as_of` is the result's own."""
+    charts = chart_file(view)
+    if charts is None or (history is not None and history is not False):
+        return None
+    earlier = "none" if history is False else "root"
+    return charts.parent.parent / VIEWS_FOLDER / f"{charts.stem}-{earlier}.json"
+
+
+def _kept_charts(view: Review) -> bool:
+    """Whether a view's charts are the ones every viewer should see: formatted by a kernel as IPython
+    formats figures, in the view's language (not the English fallback of a missing CJK font)."""
+    from IPython import get_ipython
+
+    return get_ipython() is not None and view.chart_lang == view.lang
+
+
+def _read_kept(path: Path | None) -> Any:
+    """A kept file's content; None when there is none or it cannot be read (it is drawn again)."""
+    if path is None:
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 def chart_outputs(view: Review) -> list[tuple[Any, dict | None]]:
     """The view's charts as display data: (mime bundle, metadata), or (figure, None) outside a kernel.
 
@@ -262,12 +309,12 @@ def chart_outputs(view: Review) -> list[tuple[Any, dict | None]]:
     time. A kept file that cannot be read is drawn again; one that cannot be written only costs time.
     """
     path = chart_file(view)
-    if path is not None:
+    kept = _read_kept(path)
+    if kept is not None:
         try:
-            kept = json.loads(path.read_text(encoding="utf-8"))
             return [(item["data"], item["metadata"]) for item in kept]
-        except (OSError, ValueError, TypeError, KeyError):
-            pass  # not drawn yet, or damaged: draw it below
+        except (TypeError, KeyError):
+            pass  # damaged: draw it below
     from IPython import get_ipython
 
     shell = get_ipython()
@@ -275,13 +322,13 @@ def chart_outputs(view: Review) -> list[tuple[Any, dict | None]]:
     if shell is None:  # plain Python (tests, scripts): the figures themselves
         return [(fig, None) for fig in figures]
     outputs = [shell.display_formatter.format(fig) for fig in figures]
-    if path is not None and view.chart_lang == view.lang:  # not the English fallback of a missing CJK font
+    if path is not None and _kept_charts(view):
         _keep(path, [{"data": data, "metadata": metadata} for data, metadata in outputs])
     return outputs
 
 
-def _keep(path: Path, outputs: list[dict]) -> None:
-    """Write the charts whole or not at all: a viewer reading while another writes sees no half file."""
+def _keep(path: Path, content: Any) -> None:
+    """Write a kept file whole or not at all: a viewer reading while another writes sees no half file."""
     try:
         path.parent.mkdir(exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
@@ -289,7 +336,7 @@ def _keep(path: Path, outputs: list[dict]) -> None:
         return  # a cache folder that cannot be written: the next viewer draws them again
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(outputs, out, ensure_ascii=False)
+            json.dump(content, out, ensure_ascii=False)
         os.replace(temporary, path)
     except OSError:
         with contextlib.suppress(OSError):
