@@ -122,7 +122,7 @@ def browser():
 def page(server, browser):
     page = browser.new_page(viewport={"width": 1300, "height": 1600})
     page.goto(f"{server}/voila/render/order_sla_audit.ipynb", wait_until="commit", timeout=60_000)
-    rendered(page, ".opskit-error")  # the latest month is the broken one
+    rendered(page, ".opskit-app .opskit-error")  # the latest month is the broken one
     yield page
     page.close()
 
@@ -158,7 +158,7 @@ def count_text(page) -> str:
 
 
 def test_bad_month_shows_a_plain_message_not_a_traceback(page):
-    rendered(page, ".opskit-error")
+    rendered(page, ".opskit-app .opskit-error")
     message = page.inner_text(".opskit-error")
     assert "orders.csv, row 2, column 渠道 (channel)" in message and "京东" in message
     assert not any(leak in page.content() for leak in SOURCE_LEAKS)
@@ -196,7 +196,7 @@ def test_every_dashboard_renders_its_findings(server, browser, name):
     page = browser.new_page(viewport={"width": 1300, "height": 1600})
     page.add_init_script(SPINNER_WATCH)
     page.goto(f"{server}/voila/render/{name}.ipynb", wait_until="commit", timeout=60_000)
-    rendered(page, ".opskit-error")  # the latest month is the broken one
+    rendered(page, ".opskit-app .opskit-error")  # the latest month is the broken one
     # the waiting spinner is turned by a script twice a second, not animated by CSS at 60 frames a second
     # (which cost a waiting viewer's browser 0.08 s of processor time a second), and it stops with the page
     watched = page.evaluate("window.__spinner")
@@ -208,7 +208,7 @@ def test_every_dashboard_renders_its_findings(server, browser, name):
     if watched["seen_ms"] >= 1500:
         assert watched["turns"] >= 1, watched
     page.locator(".opskit-month select").select_option("2026-10")
-    page.wait_for_selector(".opskit-count", timeout=60_000)
+    page.wait_for_selector(".opskit-app .opskit-count", timeout=60_000)
     assert page.locator("img").count() >= 1  # the charts
     assert not any(leak in page.content() for leak in SOURCE_LEAKS)
     for column in REVIEWS_FILTERS[name]:
@@ -272,9 +272,9 @@ def test_url_parameters_do_not_choose_files(server, browser):
 def test_personal_data_is_masked_for_managers(server, browser):
     page = browser.new_page(viewport={"width": 1300, "height": 1600})
     page.goto(f"{server}/voila/render/order_sla_audit.ipynb", wait_until="commit", timeout=120_000)
-    rendered(page, ".opskit-error", timeout=120_000)
+    rendered(page, ".opskit-app .opskit-error", timeout=120_000)
     page.locator(".opskit-month select").select_option("2026-10")
-    page.wait_for_selector(".opskit-count", timeout=60_000)
+    page.wait_for_selector(".opskit-app .opskit-count", timeout=60_000)
     page.locator(".opskit-rule select").select_option("ORD-007")
     page.wait_for_function("document.querySelector('.opskit-count').innerText.includes(' 1 ')", timeout=30_000)
     table = page.inner_text(".opskit-findings-output")
@@ -296,13 +296,13 @@ def test_landing_page_links_every_review_and_switches_language(server, browser):
     page.wait_for_function("document.documentElement.lang === 'en'", timeout=30_000)
     assert page.title() == "Monthly operations reviews" and "findings" in rows.nth(1).inner_text()
     page.locator(".opskit-month-row").nth(1).locator("a.opskit-review").first.click()  # October, order SLA
-    rendered(page, ".opskit-count", timeout=90_000)
+    rendered(page, ".opskit-app .opskit-count", timeout=90_000)
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.title() == "Order SLA audit · Monthly operations reviews"
     assert page.inner_text(".opskit-count") == "Findings: 20 rows"
     page.locator(".opskit-lang").click()  # the dashboard's own switch: same month, in Chinese
     page.wait_for_function("document.documentElement.lang === 'zh'", timeout=60_000)
-    rendered(page, ".opskit-count", timeout=90_000)
+    rendered(page, ".opskit-app .opskit-count", timeout=90_000)
     assert page.title() == "订单时效审计 · 运营月度报表" and "2026-10" in page.inner_text(".opskit-month")
     outside = [url for url in requests if not url.startswith((server, "data:", "blob:"))]
     assert outside == []  # no request leaves the machine (no CDN)
@@ -319,7 +319,7 @@ def test_five_viewers_at_once_all_render_without_error(server, browser):
         for page, name in zip(pages, names, strict=True):
             page.goto(f"{server}/voila/render/{name}.ipynb?month=2026-10", wait_until="commit", timeout=120_000)
         for page, name in zip(pages, names, strict=True):
-            rendered(page, ".opskit-count", timeout=120_000)
+            rendered(page, ".opskit-app .opskit-count", timeout=120_000)
             content = page.content()
             assert page.locator(".opskit-error").count() == 0, name
             assert not any(leak in content for leak in (*SOURCE_LEAKS, "There was an error when executing")), name
@@ -344,7 +344,40 @@ def test_a_page_whose_widgets_never_draw_reloads_once_then_says_so(impatient_ser
     page.on("framenavigated", lambda frame: frame == page.main_frame and loads.append(frame.url))
     page.goto(f"{impatient_server}/voila/render/order_sla_audit.ipynb?month=2026-10", wait_until="commit")
     note = page.wait_for_selector(".opskit-stuck", timeout=180_000)
-    assert note.inner_text().startswith("页面的筛选和表格未能显示。请刷新页面")
+    assert note.inner_text().startswith("页面的筛选未能加载（下方为本月全部内容）。请刷新页面")
+    # what the page wrote as HTML stays readable: the month's findings, without "the filters are loading"
+    assert page.inner_text(".opskit-static .opskit-count") == "违规明细: 20 条"
+    assert page.locator(".opskit-static-note").count() == 0
     assert len(loads) == 2, loads  # the first load and one reload: never a loop
     assert page.evaluate("Object.keys(sessionStorage).filter(k => k.startsWith('opskit-redraw'))") == []
+    context.close()
+
+
+def test_the_findings_show_before_the_widget_code_and_the_widgets_replace_them(server, browser):
+    """The page writes the rules and the month's first view as HTML once its notebook has run, so a
+    manager reads the findings while the browser still loads and starts Voila's widget code (most of the
+    wait when many pages open at once); the widgets then take their place, with nothing shown twice."""
+    context = browser.new_context(viewport={"width": 1300, "height": 1600})
+    page = context.new_page()
+    held_back = True
+    held: list = []  # the widget code, held back until the first view has been read
+    page.route("**/jupyterlab-manager/**", lambda route: route.continue_() if not held_back else held.append(route))
+    page.goto(f"{server}/voila/render/order_sla_audit.ipynb?month=2026-10", wait_until="commit", timeout=60_000)
+    page.wait_for_selector(".opskit-static .opskit-count", timeout=120_000)
+    assert page.locator("#loading").count() == 0  # the spinner is gone: the notebook has run
+    assert page.inner_text(".opskit-static .opskit-count") == "违规明细: 20 条"
+    assert page.inner_text(".opskit-static-note") == "筛选正在加载，先显示本月全部内容。"
+    assert page.locator(".opskit-static img").count() >= 1  # the charts
+    assert "ORD003-LATE-2610" in page.inner_text(".opskit-static")
+    assert "付款后24小时内发货" in page.inner_text("[data-mime-type='text/html']")  # the rules table, as HTML
+    assert page.locator(".opskit-app").count() == 0  # no widget yet
+    held_back = False
+    for route in held:
+        route.continue_()
+    rendered(page, ".opskit-app .opskit-count")
+    assert page.locator(".opskit-static").count() == 0 and page.locator(".opskit-count").count() == 1
+    assert page.inner_text(".opskit-count") == "违规明细: 20 条"
+    assert page.locator("table.dataframe:not(.opskit-table)").count() == 1  # the rules table once, not redrawn
+    page.locator(".opskit-rule select").select_option("ORD-003")
+    page.wait_for_function("document.querySelector('.opskit-count').innerText.includes(' 3 ')", timeout=30_000)
     context.close()

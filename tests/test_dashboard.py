@@ -248,3 +248,17 @@ def test_a_damaged_kept_view_is_drawn_again(tmp_path, monkeypatch):
     assert "Findings: " in app.table.outputs[0]["data"]["text/html"]
     assert "stale" not in json.dumps(app.head.outputs)
     assert path.read_text(encoding="utf-8").endswith("stale")  # outside a kernel nothing is kept (charts unformatted)
+
+
+def test_the_app_displays_its_first_view_as_html_beside_the_widget(apps):
+    """What opskit's Voila template writes into the page before the widget code runs (and what a viewer
+    without widgets sees): the app's current outputs as HTML, charts inline, marked for the template."""
+    app = apps["order_sla_audit"]
+    data, metadata = app.container._repr_mimebundle_()
+    assert metadata == {"opskit": "first-view"}
+    assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == app.container.model_id
+    page = data["text/html"]
+    assert page.startswith('<div class="opskit-static-note">The filters are loading; the whole month is shown')
+    assert "Findings: 20 rows" in page and all(key in page for key in app.review.findings["key"])
+    assert page.count('<img src="data:image/png;base64,') == sum("image/png" in o["data"] for o in app.head.outputs) > 0
+    assert "opskit-app" in app.container._dom_classes

@@ -62,7 +62,8 @@ class ReviewApp:
         self.table = W.Output()
         self.table.add_class("opskit-findings-output")
         filters = W.HBox([*self.choices.values(), self.start, self.end], layout=W.Layout(flex_flow="row wrap"))
-        self.container = W.VBox([self.month, filters, self.head, self.table])
+        self.container = AppBox([self.month, filters, self.head, self.table], app=self)
+        self.container.add_class("opskit-app")
         self.review = review
         self._filling = False
         self.month.observe(lambda change: self.reload(), names="value")
@@ -228,6 +229,36 @@ class ReviewApp:
                 head.append(html_output(self.tables_html(view)))
                 table.append(html_output(self.findings_html(view)))
         return head, table
+
+    def static_html(self) -> str:
+        """What the output areas show now, as plain HTML (charts as inline images), with a line saying
+        the filters are still loading: the page shows this as soon as the notebook has run, before
+        the browser has loaded and started the widget code (most of a page's cost on a busy machine),
+        and the widgets replace it when they are drawn."""
+        parts = [f'<div class="opskit-static-note">{html.escape(t("filters_loading", self.lang))}</div>']
+        for item in (*self.head.outputs, *self.table.outputs):
+            data = item.get("data", {})
+            if "text/html" in data:
+                parts.append(data["text/html"])
+            elif "image/png" in data:
+                parts.append(f'<img src="data:image/png;base64,{data["image/png"]}" alt="" />')
+        return "".join(parts)
+
+
+class AppBox(W.VBox):
+    """The dashboard's outermost box. Displayed, it carries beside the widget its first view as HTML
+    (`ReviewApp.static_html`), marked for opskit's Voila template, which shows that HTML at once and
+    lets the widgets replace it; JupyterLab shows the widget, a viewer without widgets the HTML."""
+
+    def __init__(self, children: list[W.Widget], *, app: ReviewApp) -> None:
+        super().__init__(children)
+        self._app = app
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
+        data = super()._repr_mimebundle_(**kwargs)
+        if not data:
+            return data
+        return {**data, "text/html": self._app.static_html()}, {"opskit": "first-view"}
 
 
 def html_output(markup: str) -> dict:
