@@ -77,17 +77,18 @@ def keep(label: str, page, response=None) -> None:
 
 
 def findings_shown(page, label: str) -> None:
-    """Wait for the findings table. A page that shows none is reloaded once, as a manager would, and
-    the reload is reported (see `rendered` in test_browser.py)."""
+    """Wait for the findings table drawn by the widgets (the page first shows it as HTML, kept in what the
+    server sent). A page that shows none is reloaded once, as a manager would, and the reload is reported
+    (see `rendered` in test_browser.py)."""
     try:
-        page.wait_for_selector(".opskit-count", timeout=150_000)
+        page.wait_for_selector(".opskit-app .opskit-count", timeout=150_000)
         return
     except PlaywrightTimeout:
         shown = page.inner_text("body")[:2000]
     VISITS.append(f"{label}: RELOADED ONCE, it showed {shown[:200]!r}")
     page.reload(timeout=300_000)
     try:
-        page.wait_for_selector(".opskit-count", timeout=150_000)
+        page.wait_for_selector(".opskit-app .opskit-count", timeout=150_000)
     except PlaywrightTimeout:
         log = SERVER_LOG[0].read_text()[-3000:]
         pytest.fail(f"{label} showed no findings, twice:\n{shown}\n--- server log\n{log}")
