@@ -152,13 +152,16 @@ def test_an_unfiltered_dashboard_draws_its_charts_once_per_month_and_imports_lit
 
 
 def test_a_filtered_dashboard_draws_its_own_charts(apps, tmp_path):
-    from opskit.report.dashboard import chart_file
+    from opskit.report.dashboard import chart_file, view_file
 
     app = apps["order_sla_audit"]
     assert chart_file(app.view()) is not None
+    assert view_file(app.view(), None).name == "order_sla_audit-en-plain-root.json"
+    assert view_file(app.view(), False).name == "order_sla_audit-en-plain-none.json"
+    assert view_file(app.view(), f"sqlite:///{tmp_path / 'history.db'}") is None  # a store changes on its own
     app.channel.value = "distributor"
     try:
-        assert chart_file(app.view()) is None
+        assert chart_file(app.view()) is None and view_file(app.view(), None) is None
     finally:
         app.channel.value = ""
 
@@ -195,7 +198,8 @@ print(json.dumps({"first": first, "filtered": filtered, "view_file": str(dashboa
 def test_an_unfiltered_view_is_drawn_once_per_month_and_the_next_viewer_shows_it_whole(tmp_path):
     """What every viewer of a month sees first (headline, charts, tables, findings) is drawn by the first
     viewer and kept beside the cached month result; the next viewer's kernel assigns it as kept. A
-    filtered view is drawn each time, and with a history store (which changes on its own) nothing is kept."""
+    filtered view is drawn each time and never kept (nor is any view with a history store: see
+    test_a_filtered_dashboard_draws_its_own_charts)."""
     import json
     import os
     import subprocess
@@ -205,9 +209,9 @@ def test_an_unfiltered_view_is_drawn_once_per_month_and_the_next_viewer_shows_it
 
     env = {**os.environ, "OPSKIT_CACHE": str(tmp_path / "cache")}
 
-    def viewer(mode: str, history: str = "root") -> dict:
+    def viewer(mode: str) -> dict:
         run = subprocess.run(
-            [sys.executable, "-c", VIEWER, str(SAMPLES), mode, history],
+            [sys.executable, "-c", VIEWER, str(SAMPLES), mode, "root"],
             capture_output=True,
             text=True,
             cwd=ROOT,
@@ -231,15 +235,10 @@ def test_an_unfiltered_view_is_drawn_once_per_month_and_the_next_viewer_shows_it
     )
     assert len(list((tmp_path / "cache").glob("2026-10-*/views/*.json"))) == 1  # the filtered view was not kept
 
-    store = viewer("draw", f"sqlite:///{tmp_path / 'history.db'}")
-    assert store["view_file"] == "None"
-    assert len(list((tmp_path / "cache").glob("2026-10-*/views/*.json"))) == 1
-
 
 def test_a_damaged_kept_view_is_drawn_again(tmp_path, monkeypatch):
     from opskit.report import dashboard
 
-    monkeypatch.setenv("OPSKIT_CACHE", str(tmp_path / "cache"))
     review = open_review("order_sla_audit", SAMPLES, "2026-10", lang="en")
     path = tmp_path / "order_sla_audit-en-plain-root.json"
     path.write_text('{"head": [{"output_type": "display_data", "data": {"text/html": "stale', encoding="utf-8")
