@@ -21,7 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.team import ARGS, CHROMIUM, REVIEWS, ROOT, SHOWN, descendants, start_server
+from benchmarks import BROWSER_ARGS, CHROMIUM
+from benchmarks.team import REVIEWS, ROOT, SHOWN, descendants, start_server
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -436,7 +437,7 @@ def main(argv=None) -> int:
     results = {}
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
             try:
                 # warm the server (month cache, charts) with one untimed load of each page
                 for name in args.pages:

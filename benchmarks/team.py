@@ -35,8 +35,7 @@ from pathlib import Path
 
 from opskit.report.nursery import is_kernel
 
-from . import BROWSER_ARGS as ARGS
-from . import CHROMIUM, ROOT, byte_compile
+from . import BROWSER_ARGS, CHROMIUM, ROOT, byte_compile
 
 REVIEWS = ["order_sla_audit", "service_stats", "stocktake_variance", "promotion_review"]
 TARGETS = {"max_s": 15.0, "rss_gib": 3.0, "idle_s": 120.0}
@@ -278,7 +277,7 @@ def run(rounds: list[int]) -> dict:
     results = []
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
             try:
                 for viewers in rounds:
                     print(f"  {viewers} viewer(s) …", flush=True)

@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 from helpers import ROOT, SAMPLES
 
-from benchmarks import BROWSER_ARGS as ARGS
-from benchmarks import CHROMIUM
+from benchmarks import BROWSER_ARGS, CHROMIUM
 from opskit.report.notebooks import REVIEWS, review_class
 from opskit.serve import READY
 
@@ -113,7 +112,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         yield browser
         browser.close()
 

@@ -306,7 +306,7 @@ def view_file(view: Review, history: str | bool | None) -> Path | None:
     A history store changes without the fingerprint knowing, so with one the view is drawn each time.
     Nothing in a rendered view depends on the clock: the audit's `as_of` is the result's own."""
     charts = chart_file(view)
-    if charts is None or (history is not None and history is not False):
+    if charts is None or history:  # a store URL (or file)
         return None
     earlier = "none" if history is False else "root"
     return charts.parent.parent / VIEWS_FOLDER / f"{charts.stem}-{earlier}.json"
